@@ -1,0 +1,37 @@
+// output.h - printers for plans and reports.
+//
+// Interchangeable sinks: human text, IDs only (ready for `postsuper -d -`),
+// and JSON Lines (one object per message, postqueue -j's field names where
+// they overlap). All of them escape what queue files contain (escape.h).
+//
+// JSON object per message (format version 1):
+//   queue_name, queue_id, arrival_time, message_size, forced_expire: as
+//     postqueue -j, except that the null sender is "" (postqueue -j prints
+//     MAILER-DAEMON, which a literal local MAILER-DAEMON sender also prints);
+//   sender: the envelope sender, "" for the null sender;
+//   recipients: [{address, original_recipient?, offset, matched}] (pending);
+//   matched_recipients: how many of them matched;
+//   mixed: true when only some pending recipients matched;
+//   inode, file_size, path;
+//   with detail: done_recipients, canceled_recipients ([{address, offset}])
+//     and attributes ({name: value});
+//   with --explain: explain: [strings].
+#ifndef QPURGE_OUTPUT_H_
+#define QPURGE_OUTPUT_H_
+
+#include <cstdio>
+#include <string>
+
+#include "qpurge/plan.h"
+
+namespace qpurge {
+
+void append_entry_json(std::string& out, const PlanEntry& e, bool detail);
+void append_entry_text(std::string& out, const PlanEntry& e);
+
+// Arrival time as "2026-11-22 11:17:10" in local time.
+std::string format_time(std::int64_t t);
+
+}  // namespace qpurge
+
+#endif  // QPURGE_OUTPUT_H_

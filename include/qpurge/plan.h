@@ -1,0 +1,100 @@
+// plan.h - the plan: which queue files to act on, and why.
+//
+// build_plan() scans the chosen queues, evaluates the matcher on every
+// parsed message (on the scan's worker threads), and hands the caller, in
+// scan order, one PlanEntry per selected message (and, when asked, per message
+// skipped as mixed) plus every file that could not be read. The caller
+// decides whether to stream entries out (dry run) or keep them (purge), so
+// memory follows the selection, not the queue.
+//
+// A PlanEntry carries what is needed to show the message, to act on it
+// (queue, ID) and to check before acting that it is still the same message
+// (inode, arrival time, sender).
+#ifndef QPURGE_PLAN_H_
+#define QPURGE_PLAN_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "qpurge/match.h"
+#include "qpurge/queue_scan.h"
+
+namespace qpurge {
+
+enum class MixedPolicy { kSkip, kInclude };
+
+struct PlanRecipient {
+  std::string address;
+  std::string original;
+  bool has_original = false;
+  std::uint64_t offset = 0;
+  bool matched = false;
+};
+
+struct PlanEntry {
+  std::string queue;
+  std::string dir;  // relative to the queue directory, e.g. "deferred/A"
+  std::string id;
+  std::uint64_t inode = 0;
+  std::uint32_t mode = 0;
+  std::uint64_t file_size = 0;
+  std::int64_t arrival_time = 0;
+  std::int64_t message_size = 0;  // as postqueue -j reports it
+  bool forced_expire = false;
+  std::string sender;  // empty = null sender
+  std::vector<PlanRecipient> recipients;  // pending
+  // Filled only with PlanOptions::detail:
+  std::vector<PlanRecipient> done;
+  std::vector<PlanRecipient> canceled;
+  std::vector<std::pair<std::string, std::string>> attributes;
+  bool mixed = false;
+  std::vector<std::string> explain;
+
+  std::string path() const { return dir + "/" + id; }
+  std::size_t matched_count() const;
+};
+
+// The size postqueue -j reports: the size record's data size, or the file
+// size when there is none.
+std::int64_t reported_message_size(const FileInfo& info, const Message& msg);
+
+PlanEntry make_plan_entry(const FileInfo& info, const Message& msg, const Verdict& v, bool detail);
+
+struct PlanOptions {
+  MixedPolicy mixed = MixedPolicy::kSkip;
+  bool explain = false;        // keep Verdict::explain, and report skipped mixed messages
+  bool detail = false;         // done/canceled recipients and attributes in entries
+  std::int64_t now = 0;        // reference time for age criteria (0: time(nullptr))
+};
+
+struct PlanCounts {
+  std::uint64_t selected = 0;
+  std::uint64_t selected_recipients = 0;
+  std::uint64_t mixed_skipped = 0;
+  std::uint64_t mixed_included = 0;
+  ScanStats scan;
+};
+
+class PlanSink {
+ public:
+  virtual ~PlanSink() = default;
+  virtual void on_entry(PlanEntry&& entry) = 0;
+  virtual void on_mixed_skipped(PlanEntry&&) {}  // only with PlanOptions::explain
+  virtual void on_problem(const ScanRecord& record) = 0;  // unreadable, not regular, bad dir
+  virtual void on_file() {}  // every file, for progress
+};
+
+// Returns false with `error` set when the queue directory cannot be read.
+bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptions& options,
+                PlanSink& sink, PlanCounts& counts, std::string& error);
+
+// Re-reads one planned file and checks that it is the same message (inode,
+// arrival time, sender) and still selected. Returns "" when it is, else why not.
+std::string reverify(const std::string& queue_directory, const PlanEntry& entry,
+                     const Matcher& matcher, const PlanOptions& options);
+
+}  // namespace qpurge
+
+#endif  // QPURGE_PLAN_H_

@@ -1,0 +1,113 @@
+// queue_scan.h - walk Postfix message queues and parse every queue file.
+//
+// The scan opens each queue directory once and works with openat()/fstat()
+// relative to directory descriptors, so no path string is built per file. A
+// file is opened read-only without following links and without blocking
+// (O_NOFOLLOW | O_NONBLOCK): a symlink, FIFO or directory where a queue file
+// should be is reported and never read. Hashed subdirectories (every
+// one-character name, as Postfix's scanners treat them) are entered at any
+// depth. Names that are not Postfix queue IDs are ignored and counted.
+//
+// Parsing and the caller's evaluation run on all cores; the caller's consumer
+// sees every file on its own thread in a deterministic order (queues in
+// Postfix order; in each directory files by name, then subdirectories by
+// name), as soon as it is ready, so memory grows with what the consumer keeps,
+// not with the queue.
+//
+// Failure: a file or directory that cannot be read is reported to the
+// consumer (status and "what") and the scan goes on; scan() itself fails only
+// when the queue directory cannot be opened at all.
+#ifndef QPURGE_QUEUE_SCAN_H_
+#define QPURGE_QUEUE_SCAN_H_
+
+#include <sys/stat.h>
+
+#include <any>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "qpurge/queue_file.h"
+
+namespace qpurge {
+
+enum class FileStatus {
+  kMessage,     // complete and parsed; the evaluator ran
+  kInProgress,  // owner mode bits not all set: still being written
+  kUnreadable,  // does not parse cleanly, or cannot be opened or read
+  kNotRegular,  // symlink, FIFO, socket, directory... where a queue file should be
+  kVanished,    // gone between listing and opening (delivered, moved)
+  kBadDirectory,  // a queue subdirectory that cannot be read
+};
+
+struct FileInfo {
+  std::string_view queue;           // one of kMessageQueues
+  std::shared_ptr<const std::string> dir;  // directory relative to the queue directory
+  std::string id;                   // file name = queue ID
+  std::uint64_t inode = 0;
+  std::uint64_t device = 0;
+  std::uint64_t file_size = 0;
+  std::uint32_t mode = 0;
+  std::int64_t mtime = 0;
+
+  // "deferred/A/ABC123", for messages and reports.
+  std::string path() const { return *dir + "/" + id; }
+  bool forced_expire() const { return (mode & S_IXGRP) != 0; }
+};
+
+struct ScanRecord {
+  FileInfo info;
+  FileStatus status = FileStatus::kMessage;
+  std::string error;  // for kUnreadable, kNotRegular, kBadDirectory
+  std::any result;    // what the evaluator returned (kMessage only)
+};
+
+// System calls the scan makes, so tests can make them fail on purpose.
+struct ScanSys {
+  int (*open_at)(int dirfd, const char* name, int flags) = nullptr;
+  int (*fstat_fd)(int fd, struct stat* st) = nullptr;
+  static const ScanSys& real();
+};
+
+struct ScanOptions {
+  std::string queue_directory;
+  std::vector<std::string> queues;  // subset of kMessageQueues; scanned in Postfix order
+  unsigned threads = 0;             // 0: one per core
+  ParseOptions parse;
+  const ScanSys* sys = nullptr;     // nullptr: the real ones
+};
+
+struct ScanStats {
+  std::uint64_t files = 0;  // names that are queue IDs
+  std::uint64_t messages = 0;
+  std::uint64_t in_progress = 0;
+  std::uint64_t unreadable = 0;
+  std::uint64_t not_regular = 0;
+  std::uint64_t vanished = 0;
+  std::uint64_t ignored_names = 0;
+  std::uint64_t bad_directories = 0;
+  std::uint64_t missing_queues = 0;
+};
+
+// Runs on worker threads for each parsed message; must be thread-safe.
+using Evaluator = std::function<std::any(const FileInfo&, const Message&)>;
+// Runs on the calling thread, once per file, in scan order.
+using Consumer = std::function<void(ScanRecord&)>;
+
+// Scans; returns false with `error` set only if the queue directory itself
+// cannot be opened.
+bool scan_queues(const ScanOptions& options, const Evaluator& evaluate, const Consumer& consume,
+                 ScanStats& stats, std::string& error);
+
+// Reads one queue file the same way the scan does (re-verification before an
+// action). Returns the status; `msg` is filled for kMessage.
+FileStatus read_queue_file(const std::string& queue_directory, const std::string& relpath,
+                           FileInfo& info, Message& msg, std::string& error,
+                           const ParseOptions& parse = {});
+
+}  // namespace qpurge
+
+#endif  // QPURGE_QUEUE_SCAN_H_

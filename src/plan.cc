@@ -1,0 +1,125 @@
+// plan.cc - planning and re-verification; see plan.h.
+#include "qpurge/plan.h"
+
+#include <ctime>
+
+namespace qpurge {
+namespace {
+
+PlanRecipient plan_recipient(const Message& msg, const Recipient& r, bool matched) {
+  PlanRecipient p;
+  p.address = std::string(msg.str(r.address));
+  p.has_original = r.has_original;
+  if (r.has_original) p.original = std::string(msg.str(r.original));
+  p.offset = r.offset;
+  p.matched = matched;
+  return p;
+}
+
+struct Evaluated {
+  VerdictKind kind;
+  PlanEntry entry;
+};
+
+}  // namespace
+
+std::size_t PlanEntry::matched_count() const {
+  std::size_t n = 0;
+  for (const auto& r : recipients) n += r.matched;
+  return n;
+}
+
+std::int64_t reported_message_size(const FileInfo& info, const Message& msg) {
+  return msg.has_size_record ? msg.data_size : static_cast<std::int64_t>(info.file_size);
+}
+
+PlanEntry make_plan_entry(const FileInfo& info, const Message& msg, const Verdict& v, bool detail) {
+  PlanEntry e;
+  e.queue = std::string(info.queue);
+  e.dir = *info.dir;
+  e.id = info.id;
+  e.inode = info.inode;
+  e.mode = info.mode;
+  e.file_size = info.file_size;
+  e.arrival_time = msg.arrival_time;
+  e.message_size = reported_message_size(info, msg);
+  e.forced_expire = info.forced_expire();
+  e.sender = std::string(msg.sender_str());
+  e.recipients.reserve(msg.recipients.size());
+  for (std::size_t i = 0; i < msg.recipients.size(); ++i)
+    e.recipients.push_back(
+        plan_recipient(msg, msg.recipients[i], i < v.matched.size() && v.matched[i]));
+  if (detail) {
+    for (const auto& r : msg.done) e.done.push_back(plan_recipient(msg, r, false));
+    for (const auto& r : msg.canceled) e.canceled.push_back(plan_recipient(msg, r, false));
+    for (const auto& a : msg.attributes)
+      e.attributes.emplace_back(std::string(msg.str(a.name)), std::string(msg.str(a.value)));
+  }
+  e.mixed = v.kind == VerdictKind::kMixed;
+  e.explain = v.explain;
+  return e;
+}
+
+bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptions& options,
+                PlanSink& sink, PlanCounts& counts, std::string& error) {
+  const std::int64_t now = options.now ? options.now : static_cast<std::int64_t>(std::time(nullptr));
+  Evaluator evaluate = [&](const FileInfo& info, const Message& msg) -> std::any {
+    Subject subject{msg, info.file_size, now, nullptr};
+    Verdict v = matcher.evaluate(subject, options.explain);
+    if (v.kind == VerdictKind::kNoMatch) return {};
+    bool keep = v.kind == VerdictKind::kSelected || options.mixed == MixedPolicy::kInclude ||
+                options.explain;
+    if (!keep) return std::any(static_cast<int>(v.kind));
+    return std::any(std::make_shared<Evaluated>(Evaluated{v.kind, make_plan_entry(info, msg, v, options.detail)}));
+  };
+  Consumer consume = [&](ScanRecord& rec) {
+    sink.on_file();
+    if (rec.status != FileStatus::kMessage) {
+      if (rec.status == FileStatus::kUnreadable || rec.status == FileStatus::kNotRegular ||
+          rec.status == FileStatus::kBadDirectory)
+        sink.on_problem(rec);
+      return;
+    }
+    if (!rec.result.has_value()) return;
+    if (rec.result.type() == typeid(int)) {
+      ++counts.mixed_skipped;
+      return;
+    }
+    auto ev = std::any_cast<std::shared_ptr<Evaluated>>(std::move(rec.result));
+    if (ev->kind == VerdictKind::kMixed && options.mixed == MixedPolicy::kSkip) {
+      ++counts.mixed_skipped;
+      sink.on_mixed_skipped(std::move(ev->entry));
+      return;
+    }
+    if (ev->kind == VerdictKind::kMixed) ++counts.mixed_included;
+    ++counts.selected;
+    counts.selected_recipients += ev->entry.matched_count();
+    sink.on_entry(std::move(ev->entry));
+  };
+  return scan_queues(scan, evaluate, consume, counts.scan, error);
+}
+
+std::string reverify(const std::string& queue_directory, const PlanEntry& entry,
+                     const Matcher& matcher, const PlanOptions& options) {
+  FileInfo info;
+  Message msg;
+  std::string error;
+  FileStatus st = read_queue_file(queue_directory, entry.path(), info, msg, error);
+  switch (st) {
+    case FileStatus::kMessage: break;
+    case FileStatus::kVanished: return "vanished";
+    case FileStatus::kInProgress: return "being rewritten";
+    default: return error.empty() ? "unreadable" : error;
+  }
+  if (info.inode != entry.inode) return "different file (inode changed)";
+  if (msg.arrival_time != entry.arrival_time) return "different message (arrival time changed)";
+  if (msg.sender_str() != entry.sender) return "different message (sender changed)";
+  const std::int64_t now = options.now ? options.now : static_cast<std::int64_t>(std::time(nullptr));
+  Verdict v = matcher.evaluate(Subject{msg, info.file_size, now, nullptr});
+  if (v.kind == VerdictKind::kNoMatch) return "no longer matches";
+  if (v.kind == VerdictKind::kMixed && options.mixed == MixedPolicy::kSkip)
+    return "no longer matches (now mixed)";
+  return "";
+}
+
+}  // namespace qpurge

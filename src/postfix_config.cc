@@ -1,0 +1,44 @@
+// postfix_config.cc - postconf lookups; see postfix_config.h.
+#include "qpurge/postfix_config.h"
+
+#include <sys/stat.h>
+
+namespace qpurge {
+
+bool postconf_value(CommandRunner& runner, const std::string& postconf,
+                    const std::string& config_dir, const std::string& parameter,
+                    std::string& value, std::string& error) {
+  std::vector<std::string> argv{postconf};
+  if (!config_dir.empty()) {
+    argv.push_back("-c");
+    argv.push_back(config_dir);
+  }
+  argv.push_back("-h");
+  argv.push_back(parameter);
+  CommandResult r = runner.run(argv, "");
+  if (!r.started) {
+    error = "cannot run " + r.error;
+    return false;
+  }
+  if (!r.exited || r.exit_status != 0) {
+    std::string what = r.err;
+    while (!what.empty() && (what.back() == '\n' || what.back() == '\r')) what.pop_back();
+    error = postconf + " failed" + (what.empty() ? std::string() : ": " + what);
+    return false;
+  }
+  value = r.out;
+  while (!value.empty() && (value.back() == '\n' || value.back() == ' ')) value.pop_back();
+  if (value.empty() || value.find('\n') != std::string::npos) {
+    error = postconf + ": unexpected output for " + parameter;
+    return false;
+  }
+  return true;
+}
+
+bool same_directory(const std::string& a, const std::string& b) {
+  struct stat sa, sb;
+  if (::stat(a.c_str(), &sa) != 0 || ::stat(b.c_str(), &sb) != 0) return false;
+  return S_ISDIR(sa.st_mode) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+}  // namespace qpurge
