@@ -15,7 +15,7 @@ const ActionInfo kActions[] = {
     {Action::kRelease, "release", "-H", "released from hold", "Released from hold",
      "released from hold"},
     {Action::kRequeue, "requeue", "-r", "requeued", "Requeued", "requeued"},
-    {Action::kExpire, "expire", "-e", "force-expired", "Force-expired", "force-expired"},
+    {Action::kExpire, "expire", "-e", "expired", "Force-expired", "force-expired"},
 };
 
 std::string_view strip_program(std::string_view line) {

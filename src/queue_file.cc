@@ -245,17 +245,26 @@ struct Parser {
 
     // Plausibility: the first byte must be an envelope record type.
     if (source.size() == 0) return fail("empty file", 0);
+    std::string_view first = reader.bytes(0, 1);
+    if (first.empty()) return fail(reader.error().empty() ? "cannot read" : reader.error(), 0);
+    if (!allowed(kEnvelopeTypes, first[0]))
+      return fail("not a queue file: first record type " + printable_type(first[0]), 0);
     RecordStatus st = reader.read(0, r);
     if (st == RecordStatus::kError) return fail(reader.error(), 0);
-    if (!allowed(kEnvelopeTypes, r.type))
-      return fail("not a queue file: first record type " + printable_type(r.type), 0);
+    {
+      Record second;
+      if (reader.read(r.next_offset, second) == RecordStatus::kOk) msg.second_record_type = second.type;
+    }
 
     for (;;) {
+      if (expect_xtra) {
+        std::string_view at = reader.bytes(offset, 1);
+        if (at.empty() || at[0] != rec::kXtra)
+          return fail("content skip did not land on the extracted-segment marker", offset);
+      }
       if (!next(offset, r)) return false;
       const char t = r.type;
       if (expect_xtra) {
-        if (t != rec::kXtra)
-          return fail("content skip did not land on the extracted-segment marker", r.offset);
         expect_xtra = false;
         seg = Segment::kExtracted;
         offset = r.next_offset;
@@ -344,6 +353,7 @@ void Message::clear() {
   has_redirect = false;
   warning_time = 0;
   end_offset = 0;
+  second_record_type = 0;
 }
 
 Span Message::store(std::string_view s) {

@@ -88,6 +88,9 @@ class Message {
   bool has_redirect = false;
   std::int64_t warning_time = 0;
   std::uint64_t end_offset = 0;  // offset of the E record
+  // Type of the second record in file order (qshape ignores files whose
+  // second record is not T).
+  char second_record_type = 0;
 
   // The first attribute with this name, or nullptr.
   const Attribute* attribute(std::string_view name) const;
