@@ -3,6 +3,8 @@
 
 #include <ctime>
 
+#include "qpurge/defer_log.h"
+
 namespace qpurge {
 namespace {
 
@@ -14,6 +16,20 @@ PlanRecipient plan_recipient(const Message& msg, const Recipient& r, bool matche
   p.offset = r.offset;
   p.matched = matched;
   return p;
+}
+
+// The delay reason of each pending recipient, joined by file offset.
+std::vector<std::string> load_reasons(const std::string& queue_directory, const std::string& id,
+                                      const Message& msg) {
+  std::vector<std::string> reasons(msg.recipients.size());
+  std::string text;
+  if (!read_defer_log(queue_directory, id, text)) return reasons;
+  for (const DeferEntry& e : parse_defer_log(text)) {
+    if (!e.has_offset) continue;
+    for (std::size_t i = 0; i < msg.recipients.size(); ++i)
+      if (msg.recipients[i].offset == e.offset) reasons[i] = e.reason;
+  }
+  return reasons;
 }
 
 struct Evaluated {
@@ -63,8 +79,11 @@ PlanEntry make_plan_entry(const FileInfo& info, const Message& msg, const Verdic
 bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptions& options,
                 PlanSink& sink, PlanCounts& counts, std::string& error) {
   const std::int64_t now = options.now ? options.now : static_cast<std::int64_t>(std::time(nullptr));
+  const bool reasons = matcher.needs_reasons();
   Evaluator evaluate = [&](const FileInfo& info, const Message& msg) -> std::any {
-    Subject subject{msg, info.file_size, now, nullptr};
+    std::vector<std::string> r;
+    if (reasons) r = load_reasons(scan.queue_directory, info.id, msg);
+    Subject subject{msg, info.file_size, now, reasons ? &r : nullptr};
     Verdict v = matcher.evaluate(subject, options.explain);
     if (v.kind == VerdictKind::kNoMatch) return {};
     bool keep = v.kind == VerdictKind::kSelected || options.mixed == MixedPolicy::kInclude ||
@@ -96,7 +115,9 @@ bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptio
     counts.selected_recipients += ev->entry.matched_count();
     sink.on_entry(std::move(ev->entry));
   };
-  return scan_queues(scan, evaluate, consume, counts.scan, error);
+  ScanOptions with_headers = scan;
+  with_headers.parse.headers = scan.parse.headers || matcher.needs_headers();
+  return scan_queues(with_headers, evaluate, consume, counts.scan, error);
 }
 
 std::string reverify(const std::string& queue_directory, const PlanEntry& entry,
@@ -104,7 +125,9 @@ std::string reverify(const std::string& queue_directory, const PlanEntry& entry,
   FileInfo info;
   Message msg;
   std::string error;
-  FileStatus st = read_queue_file(queue_directory, entry.path(), info, msg, error);
+  ParseOptions parse;
+  parse.headers = matcher.needs_headers();
+  FileStatus st = read_queue_file(queue_directory, entry.path(), info, msg, error, parse);
   switch (st) {
     case FileStatus::kMessage: break;
     case FileStatus::kVanished: return "vanished";
@@ -115,7 +138,9 @@ std::string reverify(const std::string& queue_directory, const PlanEntry& entry,
   if (msg.arrival_time != entry.arrival_time) return "different message (arrival time changed)";
   if (msg.sender_str() != entry.sender) return "different message (sender changed)";
   const std::int64_t now = options.now ? options.now : static_cast<std::int64_t>(std::time(nullptr));
-  Verdict v = matcher.evaluate(Subject{msg, info.file_size, now, nullptr});
+  std::vector<std::string> reasons;
+  if (matcher.needs_reasons()) reasons = load_reasons(queue_directory, entry.id, msg);
+  Verdict v = matcher.evaluate(Subject{msg, info.file_size, now, matcher.needs_reasons() ? &reasons : nullptr});
   if (v.kind == VerdictKind::kNoMatch) return "no longer matches";
   if (v.kind == VerdictKind::kMixed && options.mixed == MixedPolicy::kSkip)
     return "no longer matches (now mixed)";

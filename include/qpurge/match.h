@@ -49,6 +49,8 @@ class Criterion {
   virtual Side side() const = 0;
   virtual bool test_message(const Subject&) const { return false; }
   virtual bool test_recipient(const Subject&, std::size_t) const { return false; }
+  virtual bool needs_reasons() const { return false; }  // Subject::reasons
+  virtual bool needs_headers() const { return false; }  // Message::headers
 };
 
 struct CriterionGroup {
@@ -86,6 +88,34 @@ std::unique_ptr<Criterion> make_recipient_domain(std::string_view value);
 std::unique_ptr<Criterion> make_domain(std::string_view value);  // sender or recipient
 std::unique_ptr<Criterion> make_all();
 
+// Age from the arrival time: older-than holds when age >= d, younger-than
+// when age < d.
+std::unique_ptr<Criterion> make_older_than(std::int64_t seconds);
+std::unique_ptr<Criterion> make_younger_than(std::int64_t seconds);
+// On the size postqueue -j reports (bytes): min holds when size >= n, max when <= n.
+std::unique_ptr<Criterion> make_min_size(std::int64_t bytes);
+std::unique_ptr<Criterion> make_max_size(std::int64_t bytes);
+// The recipient's delay reason from the defer log (regex search, any case).
+std::unique_ptr<Criterion> make_reason(std::string_view regex);
+// Named attributes written by smtpd. sasl_username compares exactly (case
+// matters, as in most SASL databases); the client address is an IPv4 or IPv6
+// address or CIDR block matched against client_address or log_client_address;
+// client name and HELO name compare like domains (exact or .suffix, any case)
+// against client_name / reverse_client_name / log_client_name and helo_name /
+// log_helo_name.
+std::unique_ptr<Criterion> make_sasl_user(std::string_view user);
+std::unique_ptr<Criterion> make_client_address(std::string_view address_or_cidr);
+std::unique_ptr<Criterion> make_client_name(std::string_view name);
+std::unique_ptr<Criterion> make_helo(std::string_view name);
+// "Name: REGEX": a header of that name (any case) whose value matches (regex
+// search, any case). Headers only, never the body.
+std::unique_ptr<Criterion> make_header(std::string_view spec);
+
+// "90m", "36h", "3d", "2w", "45s" (a bare number is seconds).
+bool parse_duration(std::string_view text, std::int64_t& seconds);
+// "500", "10k", "2M", "1G" (k = 1024 bytes).
+bool parse_size(std::string_view text, std::int64_t& bytes);
+
 enum class VerdictKind { kNoMatch, kSelected, kMixed };
 
 struct Verdict {
@@ -100,6 +130,8 @@ class Matcher {
   void add(CriterionGroup group);
   bool empty() const { return groups_.empty(); }
   bool has_recipient_side() const;
+  bool needs_reasons() const;
+  bool needs_headers() const;
   const std::vector<CriterionGroup>& groups() const { return groups_; }
 
   // Thread-safe. `explain` fills Verdict::explain.
