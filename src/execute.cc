@@ -124,8 +124,8 @@ ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options,
           r.outcome = IdOutcome::kInvalid;
           r.detail = "not a valid queue ID or queue name";
         } else if (std::string why = verify ? verify(e) : std::string(); !why.empty()) {
-          r.outcome = IdOutcome::kChanged;
-          r.detail = why;
+          r.outcome = why == kVanished ? IdOutcome::kNotFound : IdOutcome::kChanged;
+          r.detail = why == kVanished ? "vanished since planning" : why;
         } else if (sent.count(e.id)) {
           r.outcome = IdOutcome::kInvalid;
           r.detail = "duplicate ID in plan";

@@ -69,7 +69,10 @@ struct ExecReport {
   bool totals_mismatch = false;
 };
 
+// Returns "" when the entry may be handed over, kVanished when its file is
+// gone (reported as not found), or why it changed (reported as changed).
 using Verify = std::function<std::string(const PlanEntry&)>;
+inline constexpr std::string_view kVanished = "vanished";
 using ExecProgress = std::function<void(std::size_t handed_over, std::size_t done)>;
 
 ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options,
