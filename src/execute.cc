@@ -101,6 +101,9 @@ ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options,
   const ActionInfo& action = action_info(options.action);
   const std::size_t batch_size = std::max<std::size_t>(1, options.batch_size);
   std::size_t handed = 0, done_total = 0;
+  for (const PlanEntry& e : plan)
+    if (!is_message_queue(e.queue))
+      report.results.push_back({e.queue, e.id, IdOutcome::kInvalid, "not a message queue"});
 
   for (std::string_view queue : kMessageQueues) {
     std::vector<const PlanEntry*> group;

@@ -1,0 +1,188 @@
+// plan_test.cc - planning over a spool, re-verification, plan files.
+#include "qpurge/plan.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "qpurge/plan_file.h"
+#include "test_spool.h"
+
+namespace qpurge {
+namespace {
+
+using testing::message;
+using testing::TestSpool;
+
+class CollectSink : public PlanSink {
+ public:
+  void on_entry(PlanEntry&& e) override { entries.push_back(std::move(e)); }
+  void on_mixed_skipped(PlanEntry&& e) override { mixed.push_back(std::move(e)); }
+  void on_problem(const ScanRecord& r) override { problems.push_back(r.info.path() + ": " + r.error); }
+  std::vector<PlanEntry> entries, mixed;
+  std::vector<std::string> problems;
+};
+
+Matcher domain_matcher(const char* d) {
+  Matcher m;
+  CriterionGroup g;
+  g.option = "--domain";
+  g.values = {d};
+  g.alternatives.push_back(make_domain(d));
+  m.add(std::move(g));
+  return m;
+}
+
+struct Planned {
+  CollectSink sink;
+  PlanCounts counts;
+};
+
+void plan(const TestSpool& spool, const Matcher& m, PlanOptions opt, Planned& out) {
+  ScanOptions scan;
+  scan.queue_directory = spool.root();
+  scan.queues = {"incoming", "active", "deferred", "hold"};
+  std::string error;
+  ASSERT_TRUE(build_plan(scan, m, opt, out.sink, out.counts, error)) << error;
+}
+
+TEST(PlanTest, SelectsExactDomainAndCountsMixed) {
+  TestSpool spool;
+  spool.put_message("deferred", "10278A74127", message("a@x.example", {"r@example.com"}));
+  spool.put_message("deferred", "20278A74127", message("a@x.example", {"r@notexample.com"}));
+  spool.put_message("deferred", "30278A74127", message("a@x.example", {"r@example.com", "s@other.example"}));
+  spool.put("deferred", "40278A74127", "broken");
+  Planned p;
+  plan(spool, domain_matcher("example.com"), PlanOptions{}, p);
+  ASSERT_EQ(p.sink.entries.size(), 1u);
+  EXPECT_EQ(p.sink.entries[0].id, "10278A74127");
+  EXPECT_EQ(p.counts.mixed_skipped, 1u);
+  EXPECT_EQ(p.counts.scan.unreadable, 1u);
+  ASSERT_EQ(p.sink.problems.size(), 1u);
+  EXPECT_EQ(p.sink.problems[0].rfind("deferred/4/40278A74127: not a queue file", 0), 0u);
+}
+
+TEST(PlanTest, MixedIncludeSelectsAndMarksThem) {
+  TestSpool spool;
+  spool.put_message("deferred", "30278A74127", message("a@x.example", {"r@example.com", "s@other.example"}));
+  Planned p;
+  PlanOptions opt;
+  opt.mixed = MixedPolicy::kInclude;
+  plan(spool, domain_matcher("example.com"), opt, p);
+  ASSERT_EQ(p.sink.entries.size(), 1u);
+  EXPECT_TRUE(p.sink.entries[0].mixed);
+  EXPECT_EQ(p.sink.entries[0].matched_count(), 1u);
+  EXPECT_EQ(p.counts.mixed_included, 1u);
+}
+
+TEST(PlanTest, ExplainReportsSkippedMixedMessages) {
+  TestSpool spool;
+  spool.put_message("deferred", "30278A74127", message("a@x.example", {"r@example.com", "s@other.example"}));
+  Planned p;
+  PlanOptions opt;
+  opt.explain = true;
+  plan(spool, domain_matcher("example.com"), opt, p);
+  EXPECT_TRUE(p.sink.entries.empty());
+  ASSERT_EQ(p.sink.mixed.size(), 1u);
+  ASSERT_EQ(p.sink.mixed[0].explain.size(), 1u);
+  EXPECT_EQ(p.sink.mixed[0].explain[0], "--domain example.com: passed for 1 of 2 recipients");
+}
+
+TEST(PlanTest, ReverifyAcceptsTheSameMessage) {
+  TestSpool spool;
+  spool.put_message("deferred", "10278A74127", message("a@x.example", {"r@example.com"}));
+  Planned p;
+  Matcher m = domain_matcher("example.com");
+  plan(spool, m, PlanOptions{}, p);
+  ASSERT_EQ(p.sink.entries.size(), 1u);
+  EXPECT_EQ(reverify(spool.root(), p.sink.entries[0], m, PlanOptions{}), "");
+}
+
+TEST(PlanTest, ReverifyNoticesEveryChange) {
+  TestSpool spool;
+  Matcher m = domain_matcher("example.com");
+  auto planned = [&](const char* id) {
+    Planned p;
+    plan(spool, m, PlanOptions{}, p);
+    for (auto& e : p.sink.entries)
+      if (e.id == id) return e;
+    ADD_FAILURE() << id << " not planned";
+    return PlanEntry();
+  };
+  std::string rel = spool.put_message("deferred", "10278A74127", message("a@x.example", {"r@example.com"}));
+  PlanEntry e = planned("10278A74127");
+  std::filesystem::remove(spool.root() + "/" + rel);
+  EXPECT_EQ(reverify(spool.root(), e, m, PlanOptions{}), "vanished");
+  // Same name, another file (a reused short ID): a new inode.
+  spool.put_message("deferred", "10278A74127", message("a@x.example", {"r@example.com"}, 1795344811));
+  EXPECT_NE(reverify(spool.root(), e, m, PlanOptions{}).find("changed"), std::string::npos);
+  // Same inode, another sender written in place.
+  e = planned("10278A74127");
+  {
+    std::string path = spool.root() + "/" + rel;
+    std::string content = write_queue_file(message("b@x.example", {"r@example.com"}, 1795344811));
+    FILE* f = std::fopen(path.c_str(), "r+");
+    std::fwrite(content.data(), 1, content.size(), f);
+    std::fclose(f);
+  }
+  EXPECT_EQ(reverify(spool.root(), e, m, PlanOptions{}), "different message (sender changed)");
+  // Same message, recipient now delivered elsewhere: no longer matches.
+  e = planned("10278A74127");
+  {
+    SyntheticMessage s = message("b@x.example", {"r@example.com"}, 1795344811);
+    s.recipients[0].done = true;
+    std::string content = write_queue_file(s);
+    FILE* f = std::fopen((spool.root() + "/" + rel).c_str(), "r+");
+    std::fwrite(content.data(), 1, content.size(), f);
+    std::fclose(f);
+  }
+  EXPECT_EQ(reverify(spool.root(), e, m, PlanOptions{}), "no longer matches");
+}
+
+TEST(PlanFileTest, RoundTripsExactBytes) {
+  PlanHeader h;
+  h.created = 1795344810;
+  h.host = "mx1";
+  h.queue_directory = "/var/spool/postfix";
+  h.criteria = {{"--sender", {"odd\xff\x01@example.com"}}, {"--exclude-domain", {"our.example"}}};
+  h.queues = {"deferred"};
+  PlanEntry e;
+  e.queue = "deferred";
+  e.dir = "deferred/A";
+  e.id = "A0278A74127";
+  e.inode = 42;
+  e.arrival_time = 1795344000;
+  e.sender = "odd\xff\x01@example.com";
+  e.recipients.push_back(PlanRecipient{"r@example.com", "", false, 300, true});
+  std::string json = plan_to_json(h, {e});
+  PlanHeader h2;
+  std::vector<PlanEntry> e2;
+  std::string error;
+  ASSERT_TRUE(load_plan(json, h2, e2, error)) << error;
+  EXPECT_EQ(h2.host, "mx1");
+  ASSERT_EQ(h2.criteria.size(), 2u);
+  EXPECT_EQ(h2.criteria[0].values[0], "odd\xff\x01@example.com");
+  EXPECT_EQ(h2.criteria[1].option, "--exclude-domain");
+  ASSERT_EQ(e2.size(), 1u);
+  EXPECT_EQ(e2[0].sender, e.sender);
+  EXPECT_EQ(e2[0].path(), "deferred/A/A0278A74127");
+  EXPECT_EQ(e2[0].inode, 42u);
+}
+
+TEST(PlanFileTest, RefusesPathsOutsideTheQueue) {
+  std::string bad = R"({"qpurge_plan": 1, "created": 1, "host": "h", "queue_directory": "/q",
+    "config_directory": "", "action": "delete", "mixed": "skip", "regex": false, "queues": [],
+    "criteria": [], "messages": [{"queue_name": "deferred", "queue_id": "A0278A74127",
+    "path": "deferred/../../etc/A0278A74127", "inode": 1, "arrival_time": 1,
+    "message_size": 1, "sender": "", "sender_hex": "", "recipients": []}]})";
+  PlanHeader h;
+  std::vector<PlanEntry> e;
+  std::string error;
+  EXPECT_FALSE(load_plan(bad, h, e, error));
+  EXPECT_NE(error.find("invalid path"), std::string::npos);
+  EXPECT_FALSE(load_plan("{not json", h, e, error));
+  EXPECT_NE(error.find("cannot read plan"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace qpurge
