@@ -62,6 +62,10 @@ void append_entry_json(std::string& out, const PlanEntry& e, bool detail) {
       }
       out += "]";
     }
+    if (!e.redirect_to.empty()) {
+      out += ", \"redirect_to\": ";
+      append_json_string(out, e.redirect_to);
+    }
     out += ", \"attributes\": {";
     for (std::size_t i = 0; i < e.attributes.size(); ++i) {
       if (i) out += ", ";

@@ -70,6 +70,7 @@ PlanEntry make_plan_entry(const FileInfo& info, const Message& msg, const Verdic
     for (const auto& r : msg.canceled) e.canceled.push_back(plan_recipient(msg, r, false));
     for (const auto& a : msg.attributes)
       e.attributes.emplace_back(std::string(msg.str(a.name)), std::string(msg.str(a.value)));
+    if (msg.has_redirect) e.redirect_to = std::string(msg.str(msg.redirect_to));
   }
   e.mixed = v.kind == VerdictKind::kMixed;
   e.explain = v.explain;

@@ -13,8 +13,8 @@
 //   matched_recipients: how many of them matched;
 //   mixed: true when only some pending recipients matched;
 //   inode, file_size, path;
-//   with detail: done_recipients, canceled_recipients ([{address, offset}])
-//     and attributes ({name: value});
+//   with detail: done_recipients, canceled_recipients ([{address, offset}]),
+//     redirect_to (when there is a > record) and attributes ({name: value});
 //   with --explain: explain: [strings].
 #ifndef QPURGE_OUTPUT_H_
 #define QPURGE_OUTPUT_H_

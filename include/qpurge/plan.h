@@ -49,6 +49,7 @@ struct PlanEntry {
   std::vector<PlanRecipient> done;
   std::vector<PlanRecipient> canceled;
   std::vector<std::pair<std::string, std::string>> attributes;
+  std::string redirect_to;  // the > record, if any
   bool mixed = false;
   std::vector<std::string> explain;
 
