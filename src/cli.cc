@@ -165,6 +165,9 @@ struct Options {
   bool quiet = false;
   bool verbose = false;
   unsigned threads = 0;
+  bool all_instances = false;
+  std::string postmulti = "/usr/sbin/postmulti";
+  std::string instance;  // name shown in every line with --all-instances
   Matcher matcher;
 };
 
@@ -239,6 +242,8 @@ po::options_description describe_options(Options& o, std::string& format, std::s
   where.add_options()
       ("config-dir,c", po::value(&o.config_dir)->value_name("DIR"), "Postfix configuration directory (as postsuper -c)")
       ("queue-dir", po::value(&o.queue_dir)->value_name("DIR"), "read this spool instead of the instance's queue_directory (dry run only unless it is that directory)")
+      ("all-instances", po::bool_switch(&o.all_instances), "run over every Postfix instance postmulti -l lists, naming the instance in every line")
+      ("postmulti", po::value(&o.postmulti)->default_value("/usr/sbin/postmulti")->value_name("PATH"), "the postmulti binary")
       ("queue", po::value(&o.queues)->composing()->value_name("NAME"),
        "incoming, active, deferred, hold or maildrop (repeatable; default: incoming active deferred hold)");
   po::options_description act("Action");
@@ -310,6 +315,8 @@ bool parse_options(int argc, char** argv, Options& o) {
   if (o.batch_size == 0) throw UsageError("--batch-size must be at least 1");
   if (vm.count("max") && o.max == 0) throw UsageError("--max must be at least 1");
   if (o.via_hold && o.action != Action::kDelete) throw UsageError("--via-hold is a way to delete; it takes no other --action");
+  if (o.all_instances && (vm.count("config-dir") || vm.count("queue-dir") || vm.count("save-plan") || vm.count("apply-plan")))
+    throw UsageError("--all-instances takes no -c, --queue-dir, --save-plan or --apply-plan");
   for (const auto& q : o.queues)
     if (!is_message_queue(q))
       throw UsageError("--queue '" + text_escaped(q) + "': not a message queue (incoming, active, deferred, hold, maildrop)");
@@ -373,9 +380,21 @@ class CliSink : public PlanSink {
   void print(const PlanEntry& e) {
     std::string s;
     switch (o_.format) {
-      case Format::kText: append_entry_text(s, e); break;
-      case Format::kIds: s = e.id + "\n"; break;
-      case Format::kJson: append_entry_json(s, e, o_.detail); break;
+      case Format::kText:
+        if (!o_.instance.empty()) s = "[" + o_.instance + "] ";
+        append_entry_text(s, e);
+        break;
+      case Format::kIds:
+        s = o_.instance.empty() ? e.id + "\n" : o_.instance + " " + e.id + "\n";
+        break;
+      case Format::kJson:
+        append_entry_json(s, e, o_.detail);
+        if (!o_.instance.empty()) {
+          std::string field = "\"instance\": ";
+          append_json_string(field, o_.instance);
+          s.insert(1, field + ", ");
+        }
+        break;
     }
     write_out(s);
   }
@@ -402,8 +421,42 @@ std::string summary_line(const PlanCounts& c, const Options& o) {
 // The summary goes with the plan for text, else to stderr.
 void print_summary(const std::string& line, const Options& o) {
   if (o.quiet) return;
-  if (o.format == Format::kText) std::printf("%s\n", line.c_str());
-  else std::fprintf(stderr, "qpurge: %s\n", line.c_str());
+  std::string prefix = o.instance.empty() ? "" : "[" + o.instance + "] ";
+  if (o.format == Format::kText) std::printf("%s%s\n", prefix.c_str(), line.c_str());
+  else std::fprintf(stderr, "qpurge: %s%s\n", prefix.c_str(), line.c_str());
+}
+
+struct InstanceInfo {
+  std::string name;
+  std::string config_dir;
+  bool enabled = true;
+};
+
+// `postmulti -l`: "name group enabled config_directory" per line.
+bool list_instances(CommandRunner& runner, const std::string& postmulti, std::vector<InstanceInfo>& out,
+                    std::string& error) {
+  CommandResult r = runner.run({postmulti, "-l"}, "");
+  if (!r.started) {
+    error = "postmulti is not available: " + r.error;
+    return false;
+  }
+  if (!r.exited || r.exit_status != 0 || r.out.empty()) {
+    std::string why = r.err;
+    while (!why.empty() && why.back() == '\n') why.pop_back();
+    error = "postmulti is not set up here (postmulti -l " +
+            (why.empty() ? "failed with status " + std::to_string(r.exit_status) : "said: " + why) +
+            "); use -c DIR for one instance";
+    return false;
+  }
+  std::istringstream in(r.out);
+  std::string name, group, enabled, dir;
+  while (in >> name >> group >> enabled >> dir)
+    out.push_back(InstanceInfo{name == "-" ? std::string("default") : name, dir, enabled == "y"});
+  if (out.empty()) {
+    error = "postmulti -l listed no instance";
+    return false;
+  }
+  return true;
 }
 
 bool confirm(const std::string& question) {
@@ -812,6 +865,27 @@ int run_cli(int argc, char** argv) {
     return kExitFatal;
   }
   try {
+    if (o.all_instances) {
+      ProcessRunner runner;
+      std::vector<InstanceInfo> instances;
+      std::string error;
+      if (!list_instances(runner, o.postmulti, instances, error)) {
+        fatal_message(error);
+        return kExitFatal;
+      }
+      // Worst outcome wins: fatal, then partial, then done, then nothing.
+      auto rank = [](int s) { return s == kExitFatal ? 3 : s == kExitPartial ? 2 : s == kExitDone ? 1 : 0; };
+      int status = kExitNothing;
+      for (const InstanceInfo& inst : instances) {
+        Options one;
+        if (!parse_options(argc, argv, one)) return kExitDone;
+        one.config_dir = inst.config_dir;
+        one.instance = inst.name;
+        int s = run(one);
+        if (rank(s) > rank(status)) status = s;
+      }
+      return status;
+    }
     return run(o);
   } catch (const UsageError& e) {
     std::fprintf(stderr, "qpurge: %s\n", e.what());
