@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Faults around postsuper and the audit log (issue 8), on a real instance.
+
+Each case asserts that nothing outside the selection was removed, that the
+report is true (what qpurge says was removed is what postqueue -j no longer
+shows), and that the exit status follows the contract. Where postsuper must
+misbehave on purpose, a small wrapper script stands in front of the real
+postsuper (it still does the real work, then fails the way a case needs).
+"""
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import QPURGE, Instance, check, finish, run, skip_unless_possible  # noqa: E402
+
+
+def wrapper(inst, name, body):
+    path = os.path.join(inst.root, name)
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\n" + body + "\n")
+    os.chmod(path, 0o755)
+    return path
+
+
+def queue(inst, n, tag):
+    for i in range(n):
+        run(["sendmail", "-C", inst.conf, "-f", f"{tag}@fault.example", f"r{i}@far.example"], input="Subject: x\n\ny\n")
+    time.sleep(1)
+    inst.settle()
+    return {m["queue_id"] for m in inst.postqueue() if m["sender"] == f"{tag}@fault.example"}
+
+
+def results(p):
+    out = {}
+    for line in p.stdout.splitlines():
+        r = json.loads(line)
+        out[r["queue_id"]] = r["result"]
+    return out
+
+
+def judged(inst, label, p, selected, before):
+    """The report is true and nothing outside the selection went."""
+    after = inst.ids()
+    gone = before - after
+    res = results(p)
+    reported = {i for i, r in res.items() if r == "done"}
+    check(gone <= selected, f"{label}: nothing outside the selection removed")
+    check(reported == gone, f"{label}: reported removed ({len(reported)}) = really gone ({len(gone)})")
+    return res
+
+
+def main():
+    skip_unless_possible()
+    with Instance("faults") as inst:
+        other = queue(inst, 5, "bystander")
+
+        # postsuper missing, or not executable: fatal before any change.
+        sel = queue(inst, 3, "a")
+        before = inst.ids()
+        p = inst.qpurge("--sender", "a@fault.example", "--yes", "--postsuper", "/nonexistent/postsuper")
+        check(p.returncode == 2 and inst.ids() == before and "cannot execute" in p.stderr,
+              f"missing postsuper: exit 2, nothing changed ({p.stderr.strip()})")
+        noexec = os.path.join(inst.root, "noexec")
+        open(noexec, "w").close()
+        os.chmod(noexec, 0o644)
+        p = inst.qpurge("--sender", "a@fault.example", "--yes", "--postsuper", noexec)
+        check(p.returncode == 2 and inst.ids() == before, "postsuper not executable: exit 2, nothing changed")
+
+        # postsuper exiting non-zero without doing anything.
+        w = wrapper(inst, "fatal", 'echo "postsuper: fatal: something broke" >&2; exit 1')
+        p = inst.qpurge("--sender", "a@fault.example", "--yes", "--format", "json", "--postsuper", w)
+        res = judged(inst, "postsuper exits 1", p, sel, before)
+        check(set(res.values()) == {"failed"} and p.returncode == 3, f"postsuper exits 1: all failed, exit 3 ({p.returncode})")
+        check("fatal: something broke" in p.stderr, "postsuper's own words are shown")
+
+        # postsuper printing something unexpected, but doing its work.
+        w = wrapper(inst, "chatty", 'echo "postsuper: warning: the moon is full" >&2\nexec /usr/sbin/postsuper "$@"')
+        p = inst.qpurge("--sender", "a@fault.example", "--yes", "--format", "json", "--postsuper", w)
+        res = judged(inst, "unexpected output", p, sel, before)
+        check(set(res.values()) == {"done"} and p.returncode == 0, "unexpected output: the IDs are still judged by their own lines")
+        check("the moon is full" in p.stderr, "the unexpected line is reported")
+
+        # postsuper dying in the middle of a batch: two IDs reach the real
+        # postsuper, then the wrapper dies by a signal.
+        sel = queue(inst, 5, "b")
+        before = inst.ids()
+        w = wrapper(inst, "dies", 'head -n 2 | /usr/sbin/postsuper "$@"\nkill -9 $$')
+        p = inst.qpurge("--sender", "b@fault.example", "--yes", "--format", "json", "--postsuper", w)
+        res = judged(inst, "postsuper dies mid-batch", p, sel, before)
+        check(list(res.values()).count("done") == 2 and list(res.values()).count("failed") == 3 and p.returncode == 3,
+              f"postsuper dies mid-batch: 2 done, 3 failed, exit 3 ({res}, {p.returncode})")
+
+        # SIGINT during a purge: the batch under way finishes, no more are
+        # handed over, the report is exact.
+        sel = queue(inst, 6, "c")
+        before = inst.ids()
+        w = wrapper(inst, "slow", 'sleep 2\nexec /usr/sbin/postsuper "$@"')
+        proc = subprocess.Popen([QPURGE, "-c", inst.conf, "--audit-log", os.path.join(inst.root, "audit.jsonl"),
+                                 "--sender", "c@fault.example", "--yes", "--format", "json", "--batch-size", "2",
+                                 "--postsuper", w], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+
+        class P:
+            stdout = out
+        res = judged(inst, "SIGINT", P, sel, before)
+        vals = list(res.values())
+        check(vals.count("done") == 2 and vals.count("not_attempted") == 4 and proc.returncode == 3,
+              f"SIGINT: the running batch of 2 finished, 4 not attempted, exit 3 ({vals}, {proc.returncode})")
+        check("interrupted" in err, "SIGINT: the summary says it was interrupted")
+
+        # Disk full under the audit log: nothing changes.
+        mnt = os.path.join(inst.root, "full")
+        os.mkdir(mnt)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", mnt]).returncode == 0:
+            try:
+                with open(os.path.join(mnt, "filler"), "wb") as f:
+                    try:
+                        f.write(b"x" * 65536)
+                    except OSError:
+                        pass
+                before = inst.ids()
+                p = run([QPURGE, "-c", inst.conf, "--audit-log", os.path.join(mnt, "audit.jsonl"),
+                         "--sender", "c@fault.example", "--yes"], check_rc=False)
+                check(p.returncode == 2 and inst.ids() == before, f"disk full: exit 2, nothing changed ({p.stderr.strip()})")
+            finally:
+                subprocess.run(["umount", mnt])
+        else:
+            print("note: cannot mount a tmpfs here; disk-full case not run")
+
+        check(other <= inst.ids(), "bystander messages survived every fault")
+    finish()
+
+
+if __name__ == "__main__":
+    main()
