@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <deque>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -84,47 +85,97 @@ FileStatus read_one(const ScanSys& sys, int dirfd, const char* name, FileInfo& i
   return ok ? FileStatus::kMessage : FileStatus::kUnreadable;
 }
 
+// An open directory shared by the jobs that read files in it.
+struct DirHandle {
+  DirHandle(int f, std::string_view q, std::shared_ptr<const std::string> p) : fd(f), queue(q), path(std::move(p)) {}
+  ~DirHandle() {
+    if (fd >= 0) ::close(fd);
+  }
+  int fd;
+  std::string_view queue;
+  std::shared_ptr<const std::string> path;
+};
+
+// A run of files of one directory, or one report about a directory.
+struct Job {
+  std::shared_ptr<DirHandle> dir;
+  std::vector<Entry> entries;
+  std::vector<ScanRecord> out;
+  bool done = false;  // guarded by Walker::mu_
+};
+
+// The main thread walks directories and queues jobs; workers (and the main
+// thread, when it has nothing else to do) read and parse; the main thread
+// hands finished jobs to the consumer strictly in queue order. Listing is
+// held back while too many files are waiting, so memory stays bounded.
 class Walker {
  public:
   Walker(const ScanOptions& o, const Evaluator& ev, const Consumer& co, ScanStats& st)
-      : opt_(o), evaluate_(ev), consume_(co), stats_(st),
-        sys_(o.sys ? *o.sys : ScanSys::real()) {
+      : opt_(o), evaluate_(ev), consume_(co), stats_(st), sys_(o.sys ? *o.sys : ScanSys::real()) {
     unsigned n = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
-    workers_.resize(n);
-    for (auto& w : workers_) w = std::make_unique<Worker>();
+    main_worker_ = std::make_unique<Worker>();
+    for (unsigned i = 1; i < n; ++i) {
+      workers_.push_back(std::make_unique<Worker>());
+      Worker* w = workers_.back().get();
+      threads_.emplace_back([this, w] { worker_loop(*w); });
+    }
+  }
+
+  ~Walker() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      listing_done_ = true;
+    }
+    work_cv_.notify_all();
+    for (auto& t : threads_) t.join();
   }
 
   void walk_queue(int rootfd, std::string_view queue) {
+    auto path = std::make_shared<const std::string>(queue);
     int fd = sys_.open_at(rootfd, std::string(queue).c_str(), kDirFlags);
     if (fd < 0) {
       if (errno == ENOENT) {
         ++stats_.missing_queues;
         return;
       }
-      report_dir(queue, std::make_shared<const std::string>(queue), errno);
+      report_dir(queue, path, errno);
       return;
     }
-    walk_dir(fd, queue, std::make_shared<const std::string>(queue));
+    walk_dir(std::make_shared<DirHandle>(fd, queue, path));
+  }
+
+  // Processes and hands over everything still queued.
+  void finish() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      listing_done_ = true;
+    }
+    work_cv_.notify_all();
+    drain(0);
   }
 
  private:
+  static constexpr std::size_t kMaxWaitingFiles = 32 * 1024;
+
   void report_dir(std::string_view queue, std::shared_ptr<const std::string> dir, int err) {
-    ScanRecord rec;
+    auto job = std::make_unique<Job>();
+    job->out.resize(1);
+    ScanRecord& rec = job->out[0];
     rec.info.queue = queue;
     rec.info.dir = std::move(dir);
     rec.status = FileStatus::kBadDirectory;
     rec.error = std::string("open directory: ") + std::strerror(err);
-    ++stats_.bad_directories;
-    consume_(rec);
+    job->done = true;
+    push(std::move(job), 0);
   }
 
-  // Takes ownership of fd.
-  void walk_dir(int fd, std::string_view queue, std::shared_ptr<const std::string> dir) {
-    DIR* d = ::fdopendir(fd);
+  void walk_dir(std::shared_ptr<DirHandle> dh) {
+    int dupfd = ::fcntl(dh->fd, F_DUPFD_CLOEXEC, 0);
+    DIR* d = dupfd >= 0 ? ::fdopendir(dupfd) : nullptr;
     if (!d) {
       int e = errno;
-      ::close(fd);
-      report_dir(queue, dir, e);
+      if (dupfd >= 0) ::close(dupfd);
+      report_dir(dh->queue, dh->path, e);
       return;
     }
     std::vector<Entry> files;
@@ -136,7 +187,7 @@ class Walker {
         bool is_dir = de->d_type == DT_DIR;
         if (de->d_type == DT_UNKNOWN) {
           struct stat st;
-          is_dir = ::fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+          is_dir = ::fstatat(dh->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
         }
         if (is_dir) subdirs.emplace_back(name);
         continue;
@@ -147,26 +198,107 @@ class Walker {
       }
       files.push_back(Entry{std::string(name), de->d_type});
     }
-    std::sort(files.begin(), files.end(),
-              [](const Entry& a, const Entry& b) { return a.name < b.name; });
+    ::closedir(d);
+    std::sort(files.begin(), files.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
     std::sort(subdirs.begin(), subdirs.end());
-    run_files(::dirfd(d), queue, dir, files);
+    for (std::size_t begin = 0; begin < files.size(); begin += kChunk) {
+      auto job = std::make_unique<Job>();
+      job->dir = dh;
+      std::size_t end = std::min(files.size(), begin + kChunk);
+      job->entries.assign(std::make_move_iterator(files.begin() + static_cast<std::ptrdiff_t>(begin)),
+                          std::make_move_iterator(files.begin() + static_cast<std::ptrdiff_t>(end)));
+      push(std::move(job), end - begin);
+    }
     for (const std::string& sub : subdirs) {
-      auto subpath = std::make_shared<const std::string>(*dir + "/" + sub);
-      int sfd = sys_.open_at(::dirfd(d), sub.c_str(), kDirFlags);
+      auto subpath = std::make_shared<const std::string>(*dh->path + "/" + sub);
+      int sfd = sys_.open_at(dh->fd, sub.c_str(), kDirFlags);
       if (sfd < 0) {
-        report_dir(queue, subpath, errno);
+        report_dir(dh->queue, subpath, errno);
         continue;
       }
-      walk_dir(sfd, queue, subpath);
+      walk_dir(std::make_shared<DirHandle>(sfd, dh->queue, subpath));
     }
-    ::closedir(d);
   }
 
-  void process(int dirfd, std::string_view queue, const std::shared_ptr<const std::string>& dir,
-               const Entry& e, Worker& w, ScanRecord& rec) {
-    rec.info.queue = queue;
-    rec.info.dir = dir;
+  void push(std::unique_ptr<Job> job, std::size_t files) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      jobs_.push_back(std::move(job));
+      waiting_files_ += files;
+    }
+    work_cv_.notify_one();
+    emit_ready();
+    if (waiting_files_ > kMaxWaitingFiles) drain(kMaxWaitingFiles / 2);
+  }
+
+  // Takes the next job nobody runs yet; nullptr if none. Caller holds mu_.
+  Job* claim() {
+    if (next_run_ < jobs_.size()) return jobs_[next_run_++].get();
+    return nullptr;
+  }
+
+  void run_job(Job& job, Worker& w) {
+    if (job.done) return;
+    job.out.resize(job.entries.size());
+    for (std::size_t i = 0; i < job.entries.size(); ++i) process(*job.dir, job.entries[i], w, job.out[i]);
+  }
+
+  void worker_loop(Worker& w) {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      Job* job = claim();
+      if (!job) {
+        if (listing_done_) return;
+        work_cv_.wait(lock);
+        continue;
+      }
+      lock.unlock();
+      run_job(*job, w);
+      lock.lock();
+      job->done = true;
+      done_cv_.notify_all();
+    }
+  }
+
+  // Hands finished jobs at the front to the consumer, without waiting.
+  void emit_ready() {
+    for (;;) {
+      std::unique_ptr<Job> job;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (jobs_.empty() || next_run_ == 0 || !jobs_.front()->done) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+        --next_run_;
+      }
+      emit(*job);
+    }
+  }
+
+  // Works and emits until at most `limit` files wait.
+  void drain(std::size_t limit) {
+    for (;;) {
+      emit_ready();
+      std::unique_lock<std::mutex> lock(mu_);
+      if (jobs_.empty() || waiting_files_ <= limit) {
+        if (jobs_.empty()) return;
+        if (limit > 0) return;
+      }
+      Job* job = claim();
+      if (job) {
+        lock.unlock();
+        run_job(*job, *main_worker_);
+        lock.lock();
+        job->done = true;
+        continue;
+      }
+      done_cv_.wait(lock, [&] { return jobs_.front()->done; });
+    }
+  }
+
+  void process(const DirHandle& dh, const Entry& e, Worker& w, ScanRecord& rec) {
+    rec.info.queue = dh.queue;
+    rec.info.dir = dh.path;
     rec.info.id = e.name;
     if (e.type != DT_REG && e.type != DT_UNKNOWN) {
       rec.status = FileStatus::kNotRegular;
@@ -176,77 +308,26 @@ class Walker {
       if (e.type == DT_FIFO) rec.error = "a FIFO, not a queue file";
       return;
     }
-    rec.status = read_one(sys_, dirfd, e.name.c_str(), rec.info, w, rec.error, opt_.parse);
+    rec.status = read_one(sys_, dh.fd, e.name.c_str(), rec.info, w, rec.error, opt_.parse);
     if (rec.status == FileStatus::kMessage) rec.result = evaluate_(rec.info, w.msg);
   }
 
-  void emit(ScanRecord& rec) {
-    ++stats_.files;
-    switch (rec.status) {
-      case FileStatus::kMessage: ++stats_.messages; break;
-      case FileStatus::kInProgress: ++stats_.in_progress; break;
-      case FileStatus::kUnreadable: ++stats_.unreadable; break;
-      case FileStatus::kNotRegular: ++stats_.not_regular; break;
-      case FileStatus::kVanished: ++stats_.vanished; break;
-      case FileStatus::kBadDirectory: ++stats_.bad_directories; break;
+  void emit(Job& job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      waiting_files_ -= job.entries.size();
     }
-    consume_(rec);
-  }
-
-  void run_files(int dirfd, std::string_view queue, const std::shared_ptr<const std::string>& dir,
-                 const std::vector<Entry>& files) {
-    if (files.empty()) return;
-    const std::size_t nchunks = (files.size() + kChunk - 1) / kChunk;
-    std::vector<std::vector<ScanRecord>> out(nchunks);
-    std::unique_ptr<std::atomic<bool>[]> done(new std::atomic<bool>[nchunks]);
-    for (std::size_t i = 0; i < nchunks; ++i) done[i] = false;
-    std::atomic<std::size_t> next{0};
-    std::mutex mu;
-    std::condition_variable cv;
-
-    auto work = [&](Worker& w) {
-      for (;;) {
-        std::size_t c = next.fetch_add(1);
-        if (c >= nchunks) return c;
-        std::size_t begin = c * kChunk, end = std::min(files.size(), begin + kChunk);
-        out[c].resize(end - begin);
-        for (std::size_t i = begin; i < end; ++i) process(dirfd, queue, dir, files[i], w, out[c][i - begin]);
-        {
-          std::lock_guard<std::mutex> lock(mu);
-          done[c] = true;
-        }
-        cv.notify_all();
-        return c;
+    for (ScanRecord& rec : job.out) {
+      switch (rec.status) {
+        case FileStatus::kMessage: ++stats_.messages, ++stats_.files; break;
+        case FileStatus::kInProgress: ++stats_.in_progress, ++stats_.files; break;
+        case FileStatus::kUnreadable: ++stats_.unreadable, ++stats_.files; break;
+        case FileStatus::kNotRegular: ++stats_.not_regular, ++stats_.files; break;
+        case FileStatus::kVanished: ++stats_.vanished, ++stats_.files; break;
+        case FileStatus::kBadDirectory: ++stats_.bad_directories; break;
       }
-    };
-
-    const std::size_t nthreads = std::min<std::size_t>(workers_.size(), nchunks);
-    std::vector<std::thread> threads;
-    for (std::size_t t = 1; t < nthreads; ++t)
-      threads.emplace_back([&, t] {
-        while (work(*workers_[t]) < nchunks) {
-        }
-      });
-
-    // The calling thread works too, and hands finished chunks to the
-    // consumer in order as soon as they are ready.
-    std::size_t emitted = 0;
-    bool more = true;
-    while (emitted < nchunks) {
-      if (more) more = work(*workers_[0]) < nchunks;
-      for (;;) {
-        if (emitted >= nchunks) break;
-        if (!done[emitted]) {
-          if (more) break;
-          std::unique_lock<std::mutex> lock(mu);
-          cv.wait(lock, [&] { return done[emitted].load(); });
-        }
-        for (ScanRecord& rec : out[emitted]) emit(rec);
-        std::vector<ScanRecord>().swap(out[emitted]);
-        ++emitted;
-      }
+      consume_(rec);
     }
-    for (auto& th : threads) th.join();
   }
 
   const ScanOptions& opt_;
@@ -254,7 +335,16 @@ class Walker {
   const Consumer& consume_;
   ScanStats& stats_;
   const ScanSys& sys_;
+  std::unique_ptr<Worker> main_worker_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::thread> threads_;
+
+  std::mutex mu_;
+  std::condition_variable work_cv_, done_cv_;
+  std::deque<std::unique_ptr<Job>> jobs_;  // queued, in scan order
+  std::size_t next_run_ = 0;               // jobs_[0, next_run_) are claimed
+  std::size_t waiting_files_ = 0;
+  bool listing_done_ = false;
 };
 
 }  // namespace
@@ -271,10 +361,13 @@ bool scan_queues(const ScanOptions& options, const Evaluator& evaluate, const Co
     error = options.queue_directory + ": " + std::strerror(errno);
     return false;
   }
-  Walker walker(options, evaluate, consume, stats);
-  for (std::string_view q : kMessageQueues)
-    if (std::find(options.queues.begin(), options.queues.end(), q) != options.queues.end())
-      walker.walk_queue(root, q);
+  {
+    Walker walker(options, evaluate, consume, stats);
+    for (std::string_view q : kMessageQueues)
+      if (std::find(options.queues.begin(), options.queues.end(), q) != options.queues.end())
+        walker.walk_queue(root, q);
+    walker.finish();
+  }
   ::close(root);
   return true;
 }
