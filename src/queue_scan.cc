@@ -101,7 +101,8 @@ struct Job {
   std::shared_ptr<DirHandle> dir;
   std::vector<Entry> entries;
   std::vector<ScanRecord> out;
-  bool done = false;  // guarded by Walker::mu_
+  bool prefilled = false;  // a report made while listing: nothing to run
+  bool done = false;       // set once by whoever ran it; guarded by Walker::mu_
 };
 
 // The main thread walks directories and queues jobs; workers (and the main
@@ -165,7 +166,7 @@ class Walker {
     rec.info.dir = std::move(dir);
     rec.status = FileStatus::kBadDirectory;
     rec.error = std::string("open directory: ") + std::strerror(err);
-    job->done = true;
+    job->prefilled = true;
     push(std::move(job), 0);
   }
 
@@ -238,7 +239,7 @@ class Walker {
   }
 
   void run_job(Job& job, Worker& w) {
-    if (job.done) return;
+    if (job.prefilled) return;
     job.out.resize(job.entries.size());
     for (std::size_t i = 0; i < job.entries.size(); ++i) process(*job.dir, job.entries[i], w, job.out[i]);
   }
@@ -266,7 +267,7 @@ class Walker {
       std::unique_ptr<Job> job;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        if (jobs_.empty() || next_run_ == 0 || !jobs_.front()->done) return;
+        if (jobs_.empty() || !jobs_.front()->done) return;
         job = std::move(jobs_.front());
         jobs_.pop_front();
         --next_run_;
