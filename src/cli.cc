@@ -620,7 +620,10 @@ int run(Options& o) {
   // Where the queue is, and whether postsuper would act on the same one.
   std::string queue_dir = o.queue_dir;
   std::string instance_dir, instance_error;
-  bool have_instance = postconf_value(runner, o.postconf, o.config_dir, "queue_directory", instance_dir, instance_error);
+  const bool acting = !o.dry_run && o.save_plan.empty();
+  // A copy of a spool that is only read needs no instance.
+  bool have_instance = (queue_dir.empty() || acting) &&
+                       postconf_value(runner, o.postconf, o.config_dir, "queue_directory", instance_dir, instance_error);
   if (queue_dir.empty()) {
     if (!have_instance) {
       fatal_message("cannot find the queue directory: " + instance_error);
@@ -632,7 +635,6 @@ int run(Options& o) {
     fatal_message("the plan was made for queue directory " + plan_header.queue_directory + ", not " + queue_dir);
     return kExitFatal;
   }
-  const bool acting = !o.dry_run && o.save_plan.empty();
   if (acting) {
     if (::geteuid() != 0) {
       fatal_message("acting on the queue is reserved for the superuser, as postsuper is; use --dry-run to look");
