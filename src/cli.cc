@@ -203,10 +203,11 @@ class Progress {
 
  private:
   using clock = std::chrono::steady_clock;
+  // The first call draws, then at most every 100 ms.
   bool due() {
     if (!enabled_) return false;
     auto now = clock::now();
-    if (now - last_ < std::chrono::milliseconds(100)) return false;
+    if (drawn_ && now - last_ < std::chrono::milliseconds(100)) return false;
     last_ = now;
     return true;
   }
