@@ -55,10 +55,10 @@ def pick_sender(msgs):
 
 
 def pick_recipient(msgs):
+    """A recipient that is the only one of its message, so something is selected."""
     for m in msgs:
-        for r in m["recipients"]:
-            if "@" in r["address"]:
-                return r["address"]
+        if len(m["recipients"]) == 1 and "@" in m["recipients"][0]["address"]:
+            return m["recipients"][0]["address"]
     return None
 
 

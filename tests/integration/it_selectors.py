@@ -56,8 +56,7 @@ def main():
         conf = inst.conf
         with open(os.path.join(conf, "transport"), "w") as f:
             f.write("slow.example retry:4.4.1 greylisted for qpurge test\n")
-        run(["postmap", os.path.join(conf, "transport")])
-        run(["postconf", "-c", conf, "-e", f"transport_maps=hash:{conf}/transport"])
+        run(["postconf", "-c", conf, "-e", f"transport_maps=texthash:{conf}/transport"])
         run(["postfix", "-c", conf, "reload"])
         time.sleep(1)
 
@@ -163,6 +162,8 @@ def main():
         decoy_path = run(["find", inst.spool + "/deferred", "-name", decoy]).stdout.strip()
         tmp = held_path + "-new"
         shutil.copy2(decoy_path, tmp)
+        st = os.stat(held_path)
+        os.chown(tmp, st.st_uid, st.st_gid)  # owned by postfix, like every queue file
         os.rename(tmp, held_path)
         out, err = proc.communicate(timeout=60)
         results = {json.loads(l)["queue_id"]: json.loads(l) for l in out.splitlines()}
