@@ -63,9 +63,9 @@ static sfsistat on_eom(SMFICTX* ctx) {
     smfi_chgfrom(ctx, "<changed@milter-sender.example>", NULL);
     smfi_addrcpt(ctx, "<added@milter-added.example>");
     for (int i = 0; i < s->ndel; i++) smfi_delrcpt(ctx, s->del[i]);
-    smfi_chgheader(ctx, "Subject", 1, " [milter] subject changed by the test milter");
-    smfi_insheader(ctx, 0, "X-Milter-Inserted", " first header now");
-    smfi_addheader(ctx, "X-Milter-Added", " yes");
+    smfi_chgheader(ctx, "Subject", 1, "[milter] subject changed by the test milter");
+    smfi_insheader(ctx, 0, "X-Milter-Inserted", "first header now");
+    smfi_addheader(ctx, "X-Milter-Added", "yes");
     smfi_chgheader(ctx, "X-Remove-Me", 1, NULL);
     const char* body = "The body was replaced by the test milter.\r\nIt mentions example.com too.\r\n";
     smfi_replacebody(ctx, (unsigned char*)body, (int)strlen(body));
