@@ -797,16 +797,8 @@ int run(Options& o) {
         if (r.outcome == IdOutcome::kDone) out += r.id + "\n";
         break;
       case Format::kJson:
-        out += "{\"queue_name\": ";
-        append_json_string(out, r.queue);
-        out += ", \"queue_id\": ";
-        append_json_string(out, r.id);
-        out += ", \"result\": \"" + std::string(outcome_name(r.outcome)) + "\"";
-        if (!r.detail.empty()) {
-          out += ", \"detail\": ";
-          append_json_string(out, r.detail);
-        }
-        out += "}\n";
+        append_result_json(out, r);
+        out += "\n";
         break;
       case Format::kText:
         if (r.outcome != IdOutcome::kDone || o.verbose)
@@ -832,13 +824,8 @@ int run(Options& o) {
   append_json_string(record, result);
   record += ", \"results\": [";
   for (std::size_t i = 0; i < rep.results.size(); ++i) {
-    const IdResult& r = rep.results[i];
     if (i) record += ", ";
-    record += "{\"queue_id\": ";
-    append_json_string(record, r.id);
-    record += ", \"queue_name\": ";
-    append_json_string(record, r.queue);
-    record += ", \"result\": \"" + std::string(outcome_name(r.outcome)) + "\"}";
+    append_result_json(record, rep.results[i]);
   }
   record += "]}\n";
   if (!audit.append(record, error)) std::fprintf(stderr, "qpurge: warning: %s\n", text_escaped(error).c_str());

@@ -86,6 +86,21 @@ void append_entry_json(std::string& out, const PlanEntry& e, bool detail) {
   out += "}\n";
 }
 
+void append_result_json(std::string& out, const IdResult& r) {
+  out += "{\"queue_name\": ";
+  append_json_string(out, r.queue);
+  out += ", \"queue_id\": ";
+  append_json_string(out, r.id);
+  out += ", \"result\": \"";
+  out += outcome_name(r.outcome);
+  out += "\"";
+  if (!r.detail.empty()) {
+    out += ", \"detail\": ";
+    append_json_string(out, r.detail);
+  }
+  out += "}";
+}
+
 void append_entry_text(std::string& out, const PlanEntry& e) {
   out += e.id;
   out += "  ";

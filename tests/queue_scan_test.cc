@@ -133,21 +133,27 @@ TEST(QueueScanTest, OrderIsTheSameOnAnyNumberOfThreads) {
   EXPECT_EQ(one.order, four.order);
 }
 
+// System calls that fail with EACCES for one name and are real otherwise.
+const ScanSys* denying(const char* name) {
+  static std::string denied;
+  static ScanSys sys;
+  denied = name;
+  sys = ScanSys::real();
+  sys.open_at = [](int dirfd, const char* n, int flags) {
+    if (denied == n) {
+      errno = EACCES;
+      return -1;
+    }
+    return ScanSys::real().open_at(dirfd, n, flags);
+  };
+  return &sys;
+}
+
 TEST(QueueScanTest, PermissionDeniedIsReportedAndTheScanGoesOn) {
   TestSpool spool;
   spool.put_message("deferred", "20278A74127", message("a@x", {"r@y"}));
   spool.put_message("deferred", "20278A74128", message("b@x", {"r@y"}));
-  static ScanSys sys;
-  sys = ScanSys::real();
-  static int (*real_open)(int, const char*, int) = ScanSys::real().open_at;
-  sys.open_at = [](int dirfd, const char* name, int flags) {
-    if (std::string_view(name) == "20278A74128") {
-      errno = EACCES;
-      return -1;
-    }
-    return real_open(dirfd, name, flags);
-  };
-  Seen s = scan(spool, {"deferred"}, 2, &sys);
+  Seen s = scan(spool, {"deferred"}, 2, denying("20278A74128"));
   EXPECT_EQ(s.stats.messages, 1u);
   EXPECT_EQ(s.stats.unreadable, 1u);
   EXPECT_EQ(s.errors["deferred/2/20278A74128"], "open: Permission denied");
@@ -156,17 +162,7 @@ TEST(QueueScanTest, PermissionDeniedIsReportedAndTheScanGoesOn) {
 TEST(QueueScanTest, UnreadableDirectoryIsReported) {
   TestSpool spool;
   spool.put_message("deferred", "20278A74127", message("a@x", {"r@y"}));
-  static ScanSys sys;
-  sys = ScanSys::real();
-  static int (*real_open)(int, const char*, int) = ScanSys::real().open_at;
-  sys.open_at = [](int dirfd, const char* name, int flags) {
-    if (std::string_view(name) == "2") {
-      errno = EACCES;
-      return -1;
-    }
-    return real_open(dirfd, name, flags);
-  };
-  Seen s = scan(spool, {"deferred"}, 2, &sys);
+  Seen s = scan(spool, {"deferred"}, 2, denying("2"));
   EXPECT_EQ(s.stats.bad_directories, 1u);
   EXPECT_EQ(s.errors["deferred/2"], "open directory: Permission denied");
 }

@@ -22,12 +22,15 @@
 #include <cstdio>
 #include <string>
 
+#include "qpurge/execute.h"
 #include "qpurge/plan.h"
 
 namespace qpurge {
 
 void append_entry_json(std::string& out, const PlanEntry& e, bool detail);
 void append_entry_text(std::string& out, const PlanEntry& e);
+// {queue_name, queue_id, result, detail?}: one ID's outcome after acting.
+void append_result_json(std::string& out, const IdResult& r);
 
 // Arrival time as "2026-11-22 11:17:10" in local time.
 std::string format_time(std::int64_t t);
