@@ -21,7 +21,8 @@ namespace {
 
 const char* const kCases[] = {"plain", "sendmail_t", "null_sender", "bounce", "done_rcpt", "hold",
                               "expired", "milter", "redirect", "bcc", "content_filter", "large",
-                              "sasl", "maildrop", "long_id"};
+                              "sasl", "maildrop", "long_id", "content_filter_main", "dup_rcpt",
+                              "utf8"};
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -193,6 +194,21 @@ TEST(RealQueueFilesTest, ContentFilterRedirectAndBcc) {
   std::set<std::string> rcpts;
   for (const auto& x : b.msg.recipients) rcpts.emplace(b.msg.str(x.address));
   EXPECT_EQ(rcpts, (std::set<std::string>{"to@example.com", "copy@bcc.example"}));
+}
+
+TEST(RealQueueFilesTest, ContentFilterBeforeArrivalTime) {
+  Parsed p = parse("content_filter_main");
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.msg.second_record_type, 'L');  // qshape would not count this file
+  EXPECT_FALSE(p.msg.str(p.msg.content_filter).empty());
+}
+
+TEST(RealQueueFilesTest, SameFinalAddressInSeveralRecipientRecords) {
+  Parsed p = parse("dup_rcpt");
+  ASSERT_TRUE(p.ok);
+  int same = 0;
+  for (const auto& r : p.msg.recipients) same += p.msg.str(r.address) == "same@example.com";
+  EXPECT_EQ(same, 3);
 }
 
 TEST(RealQueueFilesTest, LargeMessageCostsAFewPositionedReads) {
