@@ -356,6 +356,7 @@ class CliSink : public PlanSink {
  public:
   CliSink(const Options& o, bool keep, Progress& progress) : o_(o), keep_(keep), progress_(progress) {}
   void on_entry(PlanEntry&& e) override {
+    if (o_.dry_run) view.add(e);
     if (keep_) entries.push_back(std::move(e));
     else print(e);
   }
@@ -400,6 +401,7 @@ class CliSink : public PlanSink {
     write_out(s);
   }
   std::vector<PlanEntry> entries;
+  SelectionView view;  // dry runs: the short view of what would go
 
  private:
   const Options& o_;
@@ -727,6 +729,12 @@ int run(Options& o) {
     if (keep)
       for (const auto& e : sink.entries) sink.print(e);
     print_summary("dry run: " + summary, o);
+    std::string view = sink.view.render(popt.now);
+    while (!view.empty()) {
+      std::size_t nl = view.find('\n');
+      print_summary(view.substr(0, nl), o);
+      view.erase(0, nl + 1);
+    }
     if (keep ? sink.entries.empty() : counts.selected == 0) return kExitNothing;
     return skipped ? kExitPartial : kExitDone;
   }

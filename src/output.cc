@@ -1,6 +1,7 @@
 // output.cc - text and JSON renderings of plan entries; see output.h.
 #include "qpurge/output.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "qpurge/escape.h"
@@ -84,6 +85,55 @@ void append_entry_json(std::string& out, const PlanEntry& e, bool detail) {
     out += "]";
   }
   out += "}\n";
+}
+
+std::string format_age(std::int64_t s) {
+  if (s < 0) s = 0;
+  if (s >= 86400) return std::to_string(s / 86400) + "d " + std::to_string(s % 86400 / 3600) + "h";
+  if (s >= 3600) return std::to_string(s / 3600) + "h " + std::to_string(s % 3600 / 60) + "m";
+  if (s >= 60) return std::to_string(s / 60) + "m";
+  return std::to_string(s) + "s";
+}
+
+void SelectionView::add(const PlanEntry& e) {
+  if (messages_ == 0 || e.arrival_time < oldest_) oldest_ = e.arrival_time;
+  if (messages_ == 0 || e.arrival_time > newest_) newest_ = e.arrival_time;
+  ++messages_;
+  auto lower = [](std::string s) {
+    for (char& c : s)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return s;
+  };
+  ++senders_[e.sender.empty() ? std::string("MAILER-DAEMON") : lower(e.sender)];
+  for (const auto& r : e.recipients) {
+    if (!r.matched) continue;
+    std::size_t at = r.address.rfind('@');
+    ++domains_[at == std::string::npos ? std::string("(no domain)") : lower(r.address.substr(at + 1))];
+  }
+}
+
+std::string SelectionView::render(std::int64_t now, std::size_t top) const {
+  if (messages_ == 0) return "";
+  auto list = [top](const std::unordered_map<std::string, std::uint64_t>& m) {
+    std::vector<std::pair<std::string, std::uint64_t>> v(m.begin(), m.end());
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    std::string out;
+    for (std::size_t i = 0; i < v.size() && i < top; ++i) {
+      out += i ? ", " : " ";
+      append_text_escaped(out, v[i].first);
+      out += " " + std::to_string(v[i].second);
+    }
+    if (v.size() > top) out += ", ... (" + std::to_string(v.size()) + " in all)";
+    return out;
+  };
+  std::string out = "selection: " + std::to_string(messages_) + " messages, aged " + format_age(now - newest_) +
+                    " to " + format_age(now - oldest_) + " (arrived " + format_time(oldest_) + " to " +
+                    format_time(newest_) + ")\n";
+  out += "top recipient domains:" + list(domains_) + "\n";
+  out += "top senders:" + list(senders_) + "\n";
+  return out;
 }
 
 void append_result_json(std::string& out, const IdResult& r) {

@@ -21,6 +21,7 @@
 
 #include <cstdio>
 #include <string>
+#include <unordered_map>
 
 #include "qpurge/execute.h"
 #include "qpurge/plan.h"
@@ -31,6 +32,23 @@ void append_entry_json(std::string& out, const PlanEntry& e, bool detail);
 void append_entry_text(std::string& out, const PlanEntry& e);
 // {queue_name, queue_id, result, detail?}: one ID's outcome after acting.
 void append_result_json(std::string& out, const IdResult& r);
+
+// The short view a dry run ends with: how many, how old, and the top
+// recipient domains (of the recipients that matched) and senders.
+class SelectionView {
+ public:
+  void add(const PlanEntry& e);
+  // A few lines, or "" when nothing was added. `now` for the ages.
+  std::string render(std::int64_t now, std::size_t top = 5) const;
+
+ private:
+  std::uint64_t messages_ = 0;
+  std::int64_t oldest_ = 0, newest_ = 0;
+  std::unordered_map<std::string, std::uint64_t> domains_, senders_;
+};
+
+// "3d 4h", "25m", "40s".
+std::string format_age(std::int64_t seconds);
 
 // Arrival time as "2026-11-22 11:17:10" in local time.
 std::string format_time(std::int64_t t);
