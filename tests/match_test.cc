@@ -179,3 +179,181 @@ TEST(MatchTest, ExplainSaysWhichCriteriaHeld) {
 
 }  // namespace
 }  // namespace qpurge
+
+namespace qpurge {
+namespace {
+
+// A message with named attributes, as smtpd writes them, and headers.
+Message smtpd_message(std::vector<std::pair<std::string, std::string>> attrs, std::int64_t arrival = 1000) {
+  std::string f;
+  append_record(f, 'T', std::to_string(arrival) + " 0");
+  for (auto& [k, v] : attrs) append_record(f, 'A', k + "=" + v);
+  append_record(f, 'S', "spammer@victim.example");
+  append_record(f, 'R', "a@example.com");
+  append_record(f, 'R', "b@our.example");
+  append_record(f, 'M', "");
+  append_record(f, 'N', "Subject: Cheap pills");
+  append_record(f, 'N', "X-Mailer: spamtool 2.0");
+  append_record(f, 'N', "");
+  append_record(f, 'N', "Subject: not a header, the body");
+  append_record(f, 'X', "");
+  append_record(f, 'E', "");
+  static std::string keep;
+  keep = f;
+  MemorySource src(keep);
+  RecordReader reader;
+  Message msg;
+  std::string error;
+  ParseOptions opt;
+  opt.headers = true;
+  EXPECT_TRUE(parse_queue_file(src, reader, msg, error, opt)) << error;
+  return msg;
+}
+
+VerdictKind verdict_at(const Matcher& m, const Message& msg, std::int64_t now,
+                       const std::vector<std::string>* reasons = nullptr) {
+  return m.evaluate(Subject{msg, 0, now, reasons}).kind;
+}
+
+Matcher group(const char* option, std::vector<std::unique_ptr<Criterion>> alts, bool exclude = false) {
+  Matcher m;
+  CriterionGroup g;
+  g.option = option;
+  g.exclude = exclude;
+  for (auto& a : alts) g.alternatives.push_back(std::move(a));
+  m.add(std::move(g));
+  return m;
+}
+
+std::vector<std::unique_ptr<Criterion>> one_of(std::unique_ptr<Criterion> c) {
+  std::vector<std::unique_ptr<Criterion>> v;
+  v.push_back(std::move(c));
+  return v;
+}
+
+TEST(MatchTest, DurationsAndSizes) {
+  std::int64_t v;
+  EXPECT_TRUE(parse_duration("90m", v) && v == 5400);
+  EXPECT_TRUE(parse_duration("36h", v) && v == 129600);
+  EXPECT_TRUE(parse_duration("3d", v) && v == 259200);
+  EXPECT_TRUE(parse_duration("45", v) && v == 45);
+  EXPECT_FALSE(parse_duration("3x", v));
+  EXPECT_FALSE(parse_duration("-3d", v));
+  EXPECT_FALSE(parse_duration("", v));
+  EXPECT_TRUE(parse_size("10k", v) && v == 10240);
+  EXPECT_TRUE(parse_size("2M", v) && v == 2097152);
+  EXPECT_FALSE(parse_size("2MB", v));
+}
+
+TEST(MatchTest, AgeFromArrivalTime) {
+  Message msg = smtpd_message({}, 1000);
+  Matcher older = group("--older-than", one_of(make_older_than(3600)));
+  EXPECT_EQ(verdict_at(older, msg, 1000 + 3599), VerdictKind::kNoMatch);
+  EXPECT_EQ(verdict_at(older, msg, 1000 + 3600), VerdictKind::kSelected);
+  Matcher younger = group("--younger-than", one_of(make_younger_than(3600)));
+  EXPECT_EQ(verdict_at(younger, msg, 1000 + 3599), VerdictKind::kSelected);
+  EXPECT_EQ(verdict_at(younger, msg, 1000 + 3600), VerdictKind::kNoMatch);
+}
+
+TEST(MatchTest, SizeIsWhatPostqueueReports) {
+  Message msg = smtpd_message({});
+  ASSERT_FALSE(msg.has_size_record);  // no C record: the file size counts
+  Matcher min = group("--min-size", one_of(make_min_size(100)));
+  EXPECT_EQ(min.evaluate(Subject{msg, 100, 0, nullptr}).kind, VerdictKind::kSelected);
+  EXPECT_EQ(min.evaluate(Subject{msg, 99, 0, nullptr}).kind, VerdictKind::kNoMatch);
+  Matcher max = group("--max-size", one_of(make_max_size(100)));
+  EXPECT_EQ(max.evaluate(Subject{msg, 100, 0, nullptr}).kind, VerdictKind::kSelected);
+  EXPECT_EQ(max.evaluate(Subject{msg, 101, 0, nullptr}).kind, VerdictKind::kNoMatch);
+}
+
+TEST(MatchTest, ReasonIsPerRecipient) {
+  Message msg = smtpd_message({});
+  Matcher m = group("--reason", one_of(make_reason("user unknown")));
+  std::vector<std::string> both = {"550 5.1.1 User unknown", "550 User Unknown in virtual table"};
+  std::vector<std::string> one = {"550 5.1.1 User unknown", "Connection refused"};
+  std::vector<std::string> none = {"", ""};
+  EXPECT_EQ(verdict_at(m, msg, 0, &both), VerdictKind::kSelected);
+  EXPECT_EQ(verdict_at(m, msg, 0, &one), VerdictKind::kMixed);
+  EXPECT_EQ(verdict_at(m, msg, 0, &none), VerdictKind::kNoMatch);
+  EXPECT_EQ(verdict_at(m, msg, 0, nullptr), VerdictKind::kNoMatch);
+}
+
+TEST(MatchTest, SmtpdAttributes) {
+  Message msg = smtpd_message({{"sasl_username", "bob@mx.test.invalid"},
+                               {"client_address", "2001:db8::7"},
+                               {"log_client_address", "IPv6:2001:db8::7"},
+                               {"client_name", "Host.Spam.Example"},
+                               {"helo_name", "spam.example"}});
+  Message local = smtpd_message({});
+  struct Case {
+    const char* label;
+    std::unique_ptr<Criterion> c;
+    bool match;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"sasl exact", make_sasl_user("bob@mx.test.invalid"), true});
+  cases.push_back({"sasl case matters", make_sasl_user("Bob@mx.test.invalid"), false});
+  cases.push_back({"ipv6 address", make_client_address("2001:db8::7"), true});
+  cases.push_back({"ipv6 block", make_client_address("2001:db8::/32"), true});
+  cases.push_back({"other ipv6 block", make_client_address("2001:db9::/32"), false});
+  cases.push_back({"ipv4 never matches ipv6", make_client_address("127.0.0.0/8"), false});
+  cases.push_back({"client name any case", make_client_name("host.spam.example"), true});
+  cases.push_back({"client name parent", make_client_name(".spam.example"), true});
+  cases.push_back({"client name lookalike", make_client_name("spam.example"), false});
+  cases.push_back({"helo", make_helo("SPAM.example"), true});
+  for (auto& c : cases) {
+    Matcher m = group("--x", one_of(std::move(c.c)));
+    EXPECT_EQ(verdict_at(m, msg, 0) == VerdictKind::kSelected, c.match) << c.label;
+    EXPECT_EQ(verdict_at(m, local, 0), VerdictKind::kNoMatch) << c.label << ": local mail has no client";
+  }
+  EXPECT_THROW(make_client_address("300.1.1.1"), std::invalid_argument);
+  EXPECT_THROW(make_client_address("10.0.0.0/33"), std::invalid_argument);
+  EXPECT_THROW(make_client_address("10.0.0.0/x"), std::invalid_argument);
+}
+
+TEST(MatchTest, Ipv4BlocksAndTheLogForm) {
+  Message msg = smtpd_message({{"client_address", "127.0.0.1"}, {"log_client_address", "203.0.113.9"}});
+  for (const char* block : {"127.0.0.1", "127.0.0.0/8", "203.0.113.0/24", "0.0.0.0/0"}) {
+    Matcher m = group("--client-address", one_of(make_client_address(block)));
+    EXPECT_EQ(verdict_at(m, msg, 0), VerdictKind::kSelected) << block;
+  }
+  Matcher m = group("--client-address", one_of(make_client_address("203.0.114.0/24")));
+  EXPECT_EQ(verdict_at(m, msg, 0), VerdictKind::kNoMatch);
+}
+
+TEST(MatchTest, HeaderMatchesHeadersOnly) {
+  Message msg = smtpd_message({});
+  EXPECT_EQ(verdict_at(group("--header", one_of(make_header("Subject: cheap"))), msg, 0), VerdictKind::kSelected);
+  EXPECT_EQ(verdict_at(group("--header", one_of(make_header("x-mailer: ^spamtool"))), msg, 0), VerdictKind::kSelected);
+  EXPECT_EQ(verdict_at(group("--header", one_of(make_header("Subject: the body"))), msg, 0), VerdictKind::kNoMatch);
+  EXPECT_EQ(verdict_at(group("--header", one_of(make_header("From: ."))), msg, 0), VerdictKind::kNoMatch);
+  EXPECT_THROW(make_header("no colon"), std::invalid_argument);
+  EXPECT_THROW(make_header("Subject: ("), std::invalid_argument);
+}
+
+TEST(MatchTest, ExclusionsDropMessagesOrRecipients) {
+  Message msg = smtpd_message({{"sasl_username", "bob"}});
+  // Everything from bob except mail to our own domain: a@example.com stays
+  // selected, b@our.example is excluded, so the message is mixed.
+  Matcher m;
+  CriterionGroup sasl;
+  sasl.option = "--sasl-user";
+  sasl.alternatives.push_back(make_sasl_user("bob"));
+  m.add(std::move(sasl));
+  CriterionGroup ours;
+  ours.option = "--exclude-recipient-domain";
+  ours.exclude = true;
+  ours.alternatives.push_back(make_recipient_domain("our.example"));
+  m.add(std::move(ours));
+  Verdict v = m.evaluate(Subject{msg, 0, 0, nullptr});
+  EXPECT_EQ(v.kind, VerdictKind::kMixed);
+  EXPECT_EQ(v.matched, (std::vector<bool>{true, false}));
+  // A message-side exclusion drops the whole message.
+  Matcher n = group("--exclude-sender", one_of(make_sender("spammer@victim.example", false)), true);
+  EXPECT_EQ(verdict_at(n, msg, 0), VerdictKind::kNoMatch);
+  Matcher k = group("--exclude-sender", one_of(make_sender("other@victim.example", false)), true);
+  EXPECT_EQ(verdict_at(k, msg, 0), VerdictKind::kSelected);
+}
+
+}  // namespace
+}  // namespace qpurge
