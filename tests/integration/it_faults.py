@@ -9,6 +9,7 @@ postsuper (it still does the real work, then fails the way a case needs).
 """
 import json
 import os
+import pty
 import signal
 import stat
 import subprocess
@@ -54,6 +55,28 @@ def judged(inst, label, p, selected, before):
     return res
 
 
+def on_terminal(args, answer):
+    """Runs args on a pseudo-terminal and answers its question."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(args[0], args)
+    out = b""
+    answered = False
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+        if not answered and b"[y/N]" in out:
+            os.write(fd, answer)
+            answered = True
+    _, status = os.waitpid(pid, 0)
+    return out, os.waitstatus_to_exitcode(status)
+
+
 def main():
     skip_unless_possible()
     with Instance("faults") as inst:
@@ -95,25 +118,37 @@ def main():
         check(list(res.values()).count("done") == 2 and list(res.values()).count("failed") == 3 and p.returncode == 3,
               f"postsuper dies mid-batch: 2 done, 3 failed, exit 3 ({res}, {p.returncode})")
 
-        # SIGINT during a purge: the batch under way finishes, no more are
-        # handed over, the report is exact.
-        sel = queue(inst, 6, "c")
-        before = inst.ids()
+        # SIGINT or SIGTERM during a purge: the batch under way finishes, no
+        # more are handed over, the report is exact.
         w = wrapper(inst, "slow", 'sleep 2\nexec /usr/sbin/postsuper "$@"')
-        proc = subprocess.Popen([QPURGE, "-c", inst.conf, "--audit-log", os.path.join(inst.root, "audit.jsonl"),
-                                 "--sender", "c@fault.example", "--yes", "--format", "json", "--batch-size", "2",
-                                 "--postsuper", w], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(1)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        for sig, tag in ((signal.SIGINT, "c"), (signal.SIGTERM, "d")):
+            sel = queue(inst, 6, tag)
+            before = inst.ids()
+            proc = subprocess.Popen([QPURGE, "-c", inst.conf, "--audit-log", os.path.join(inst.root, "audit.jsonl"),
+                                     "--sender", f"{tag}@fault.example", "--yes", "--format", "json", "--batch-size",
+                                     "2", "--postsuper", w], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(1)
+            proc.send_signal(sig)
+            out, err = proc.communicate(timeout=60)
 
-        class P:
-            stdout = out
-        res = judged(inst, "SIGINT", P, sel, before)
-        vals = list(res.values())
-        check(vals.count("done") == 2 and vals.count("not_attempted") == 4 and proc.returncode == 3,
-              f"SIGINT: the running batch of 2 finished, 4 not attempted, exit 3 ({vals}, {proc.returncode})")
-        check("interrupted" in err, "SIGINT: the summary says it was interrupted")
+            class P:
+                stdout = out
+            name = signal.Signals(sig).name
+            res = judged(inst, name, P, sel, before)
+            vals = list(res.values())
+            check(vals.count("done") == 2 and vals.count("not_attempted") == 4 and proc.returncode == 3,
+                  f"{name}: the running batch of 2 finished, 4 not attempted, exit 3 ({vals}, {proc.returncode})")
+            check("interrupted" in err, f"{name}: the summary says it was interrupted")
+
+        # On a terminal qpurge asks first; the default is no.
+        sel = queue(inst, 2, "e")
+        before = inst.ids()
+        out, rc = on_terminal([QPURGE, "-c", inst.conf, "--audit-log", os.path.join(inst.root, "audit.jsonl"),
+                               "--sender", "e@fault.example"], b"\n")
+        check(b"[y/N]" in out and rc == 1 and inst.ids() == before, f"terminal: Enter means no, nothing changed (exit {rc})")
+        out, rc = on_terminal([QPURGE, "-c", inst.conf, "--audit-log", os.path.join(inst.root, "audit.jsonl"),
+                               "--sender", "e@fault.example"], b"y\n")
+        check(rc == 0 and not (sel & inst.ids()), f"terminal: y acts (exit {rc})")
 
         # Disk full under the audit log: nothing changes.
         mnt = os.path.join(inst.root, "full")
