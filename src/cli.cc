@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -28,6 +29,7 @@
 #include "qpurge/plan.h"
 #include "qpurge/plan_file.h"
 #include "qpurge/postfix_config.h"
+#include "qpurge/qshape_table.h"
 #include "qpurge/queue_id.h"
 
 namespace po = boost::program_options;
@@ -168,6 +170,8 @@ struct Options {
   bool all_instances = false;
   std::string postmulti = "/usr/sbin/postmulti";
   std::string instance;  // name shown in every line with --all-instances
+  std::string shape;     // "", "recipient" or "sender": print a qshape table instead
+  ShapeOptions shape_options;
   Matcher matcher;
 };
 
@@ -262,6 +266,16 @@ po::options_description describe_options(Options& o, std::string& format, std::s
       ("batch-size", po::value(&o.batch_size)->default_value(1000)->value_name("N"), "IDs per postsuper run")
       ("postsuper", po::value(&o.postsuper)->default_value(kDefaultPostsuper)->value_name("PATH"), "the postsuper binary")
       ("postconf", po::value(&o.postconf)->default_value(kDefaultPostconf)->value_name("PATH"), "the postconf binary");
+  po::options_description shape("Shape (a qshape table of the selection; implies --dry-run)");
+  shape.add_options()
+      ("shape", po::value(&o.shape)->implicit_value("recipient")->value_name("[sender]"),
+       "recipient domains (or, --shape sender, sender domains) against age, as qshape")
+      ("buckets", po::value(&o.shape_options.buckets)->value_name("N"), "bucket count (qshape -b; default 10)")
+      ("bucket-minutes", po::value(&o.shape_options.bucket_minutes)->value_name("N"), "first bucket in minutes (qshape -t; default 5)")
+      ("linear", po::bool_switch(&o.shape_options.linear), "linear buckets (qshape -l)")
+      ("parents", po::bool_switch(&o.shape_options.parents), "add parent-domain rows (qshape -p)")
+      ("min-subdomains", po::value(&o.shape_options.min_subdomains)->value_name("N"), "parent rows need N subdomains (qshape -m; default 5)")
+      ("width", po::value(&o.shape_options.width)->value_name("N"), "output width (qshape -w; default 80)");
   po::options_description out("Output");
   out.add_options()
       ("format", po::value(&format)->default_value("text")->value_name("FORMAT"), "text|ids|json")
@@ -273,13 +287,25 @@ po::options_description describe_options(Options& o, std::string& format, std::s
       ("help,h", "this help")
       ("version", "print the version");
   po::options_description all;
-  all.add(sel).add(excl).add(where).add(act).add(out);
+  all.add(sel).add(excl).add(where).add(act).add(shape).add(out);
   return all;
 }
 
 // Returns false when help or version was printed.
 bool parse_options(int argc, char** argv, Options& o) {
   for (int i = 0; i < argc; ++i) o.argv.emplace_back(argv[i]);
+  // "--shape sender" as qshape users type it: the value is optional.
+  std::vector<std::string> args;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--shape" && i + 1 < argc && (std::string(argv[i + 1]) == "sender" || std::string(argv[i + 1]) == "recipient"))
+      a += std::string("=") + argv[++i];
+    args.push_back(a);
+  }
+  std::vector<char*> args_c;
+  for (auto& a : args) args_c.push_back(a.data());
+  argc = static_cast<int>(args_c.size());
+  argv = args_c.data();
   std::string format, action;
   po::options_description desc = describe_options(o, format, action);
   po::variables_map vm;
@@ -314,6 +340,13 @@ bool parse_options(int argc, char** argv, Options& o) {
   if (!parse_action(action, o.action))
     throw UsageError("--action must be delete, hold, release, requeue or expire, not '" + text_escaped(action) + "'");
   if (o.batch_size == 0) throw UsageError("--batch-size must be at least 1");
+  if (!o.shape.empty()) {
+    if (o.shape != "recipient" && o.shape != "sender")
+      throw UsageError("--shape takes nothing or 'sender', not '" + text_escaped(o.shape) + "'");
+    if (!o.save_plan.empty() || !o.apply_plan.empty()) throw UsageError("--shape only shows; it takes no plan file");
+    o.shape_options.senders = o.shape == "sender";
+    o.dry_run = true;
+  }
   if (vm.count("max") && o.max == 0) throw UsageError("--max must be at least 1");
   if (o.via_hold && o.action != Action::kDelete) throw UsageError("--via-hold is a way to delete; it takes no other --action");
   if (o.all_instances && (vm.count("config-dir") || vm.count("queue-dir") || vm.count("save-plan") || vm.count("apply-plan")))
@@ -356,6 +389,12 @@ class CliSink : public PlanSink {
  public:
   CliSink(const Options& o, bool keep, Progress& progress) : o_(o), keep_(keep), progress_(progress) {}
   void on_entry(PlanEntry&& e) override {
+    if (shape) {
+      std::vector<std::string_view> rcpts;
+      for (const auto& r : e.recipients) rcpts.push_back(r.address);
+      shape->add(e.arrival_time, e.sender, rcpts, e.qshape_skip);
+      return;
+    }
     if (o_.dry_run) view.add(e);
     if (keep_) entries.push_back(std::move(e));
     else print(e);
@@ -402,6 +441,7 @@ class CliSink : public PlanSink {
   }
   std::vector<PlanEntry> entries;
   SelectionView view;  // dry runs: the short view of what would go
+  std::unique_ptr<ShapeTable> shape;  // --shape: the table instead of the plan
 
  private:
   const Options& o_;
@@ -665,6 +705,11 @@ int run(Options& o) {
   popt.now = static_cast<std::int64_t>(std::time(nullptr));
   const bool keep = acting || !o.save_plan.empty() || !o.apply_plan.empty();
   CliSink sink(o, keep, progress);
+  if (!o.shape.empty()) {
+    ShapeOptions so = o.shape_options;
+    so.now = popt.now;
+    sink.shape = std::make_unique<ShapeTable>(so);
+  }
   PlanCounts counts;
   std::string summary;
   std::uint64_t skipped = 0;
@@ -725,6 +770,14 @@ int run(Options& o) {
     return skipped ? kExitPartial : kExitDone;
   }
 
+  if (sink.shape) {
+    write_out(o.format == Format::kJson ? sink.shape->render_json() : sink.shape->render_text());
+    std::string note = sink.shape->note();
+    if (!note.empty() && o.format != Format::kJson) std::fprintf(stderr, "qpurge: %s\n", note.c_str());
+    if (!o.quiet) std::fprintf(stderr, "qpurge: shape of: %s\n", summary.c_str());
+    if (counts.selected == 0) return kExitNothing;
+    return skipped ? kExitPartial : kExitDone;
+  }
   if (o.dry_run) {
     if (keep)
       for (const auto& e : sink.entries) sink.print(e);

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "qpurge/defer_log.h"
+#include "qpurge/qshape_table.h"
 
 namespace qpurge {
 namespace {
@@ -72,6 +73,8 @@ PlanEntry make_plan_entry(const FileInfo& info, const Message& msg, const Verdic
       e.attributes.emplace_back(std::string(msg.str(a.name)), std::string(msg.str(a.value)));
     if (msg.has_redirect) e.redirect_to = std::string(msg.str(msg.redirect_to));
   }
+  e.qshape_skip = qshape_skip_reason(info.mode, msg.has_size_record ? 'C' : 'T', msg.second_record_type,
+                                     msg.recipients.size());
   e.mixed = v.kind == VerdictKind::kMixed;
   e.explain = v.explain;
   return e;

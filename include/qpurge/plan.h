@@ -50,6 +50,7 @@ struct PlanEntry {
   std::vector<PlanRecipient> canceled;
   std::vector<std::pair<std::string, std::string>> attributes;
   std::string redirect_to;  // the > record, if any
+  std::string qshape_skip;  // why qshape would not show this message; "" if it would
   bool mixed = false;
   std::vector<std::string> explain;
 
