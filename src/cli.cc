@@ -152,7 +152,7 @@ struct Options {
   bool dry_run = false;
   bool yes = false;
   Action action = Action::kDelete;
-  std::size_t batch_size = 1000;
+  std::size_t batch_size = 10000;
   std::size_t max = 0;  // 0: no limit
   bool via_hold = false;
   unsigned hold_pause = 0;
@@ -263,7 +263,7 @@ po::options_description describe_options(Options& o, std::string& format, std::s
       ("save-plan", po::value(&o.save_plan)->value_name("FILE"), "write the plan as JSON and stop (nothing is changed)")
       ("apply-plan", po::value(&o.apply_plan)->value_name("FILE"), "act on exactly the messages of a saved plan, after verifying each again")
       ("audit-log", po::value(&o.audit_log)->default_value(kDefaultAuditLog)->value_name("FILE"), "JSON Lines record of every run that changes the queue")
-      ("batch-size", po::value(&o.batch_size)->default_value(1000)->value_name("N"), "IDs per postsuper run")
+      ("batch-size", po::value(&o.batch_size)->default_value(10000)->value_name("N"), "IDs per postsuper run")
       ("postsuper", po::value(&o.postsuper)->default_value(kDefaultPostsuper)->value_name("PATH"), "the postsuper binary")
       ("postconf", po::value(&o.postconf)->default_value(kDefaultPostconf)->value_name("PATH"), "the postconf binary");
   po::options_description shape("Shape (a qshape table of the selection; implies --dry-run)");
@@ -577,6 +577,7 @@ ExecReport purge_via_hold(CommandRunner& runner, const ExecOptions& base, const 
               stats, error);
   std::vector<PlanEntry> to_delete, to_release;
   std::map<std::string, std::string> why_released;
+  QueueFileRereader rereader(queue_dir);
   for (auto& [id, e] : by_id) {
     auto f = found_dir.find(id);
     if (f == found_dir.end()) {
@@ -586,7 +587,7 @@ ExecReport purge_via_hold(CommandRunner& runner, const ExecOptions& base, const 
     PlanEntry held_entry = *e;
     held_entry.queue = "hold";
     held_entry.dir = f->second;
-    std::string why = g_stop ? "interrupted" : reverify(queue_dir, held_entry, matcher, popt);
+    std::string why = g_stop ? "interrupted" : reverify(rereader, queue_dir, held_entry, matcher, popt);
     if (why.empty()) {
       to_delete.push_back(held_entry);
     } else if (held_by_us.count(id)) {
@@ -839,7 +840,8 @@ int run(Options& o) {
   eo.batch_size = o.batch_size;
   eo.action = o.action;
   eo.stop = &g_stop;
-  Verify verify = [&](const PlanEntry& e) { return reverify(queue_dir, e, o.matcher, popt); };
+  QueueFileRereader rereader(queue_dir);
+  Verify verify = [&](const PlanEntry& e) { return reverify(rereader, queue_dir, e, o.matcher, popt); };
   ExecReport rep;
   if (o.via_hold) {
     rep = purge_via_hold(runner, eo, sink.entries, verify, queue_dir, o.matcher, popt, o.hold_pause, progress);

@@ -100,6 +100,7 @@ ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options,
   ExecReport report;
   const ActionInfo& action = action_info(options.action);
   const std::size_t batch_size = std::max<std::size_t>(1, options.batch_size);
+  constexpr std::size_t kWriteChunk = 64;  // IDs verified, then written together
   std::size_t handed = 0, done_total = 0;
   for (const PlanEntry& e : plan)
     if (!is_message_queue(e.queue))
@@ -117,29 +118,6 @@ ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options,
           report.results.push_back({group[i]->queue, group[i]->id, IdOutcome::kNotAttempted, "interrupted"});
         continue;
       }
-      // Validate, re-verify, and build the batch.
-      std::string input;
-      std::unordered_map<std::string, std::size_t> sent;  // id -> index in results
-      for (std::size_t i = start; i < end; ++i) {
-        const PlanEntry& e = *group[i];
-        IdResult r{e.queue, e.id, IdOutcome::kNotAttempted, ""};
-        if (!is_queue_id(e.id) || !is_message_queue(e.queue)) {
-          r.outcome = IdOutcome::kInvalid;
-          r.detail = "not a valid queue ID or queue name";
-        } else if (std::string why = verify ? verify(e) : std::string(); !why.empty()) {
-          r.outcome = why == kVanished ? IdOutcome::kNotFound : IdOutcome::kChanged;
-          r.detail = why == kVanished ? "vanished since planning" : why;
-        } else if (sent.count(e.id)) {
-          r.outcome = IdOutcome::kInvalid;
-          r.detail = "duplicate ID in plan";
-        } else {
-          sent[e.id] = report.results.size();
-          input += e.id;
-          input += '\n';
-        }
-        report.results.push_back(std::move(r));
-      }
-      if (sent.empty()) continue;
       std::vector<std::string> argv{options.postsuper};
       if (!options.config_dir.empty()) {
         argv.push_back("-c");
@@ -148,9 +126,52 @@ ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options,
       argv.push_back(std::string(action.flag));
       argv.push_back("-");
       argv.push_back(std::string(queue));
-      ++report.batches;
-      handed += sent.size();
-      CommandResult cr = runner.run(argv, input);
+      // postsuper acts on each ID as it reads it: each ID is validated and
+      // verified right before it is written, while postsuper works on the
+      // ones before it.
+      std::unique_ptr<CommandSession> session;
+      std::unordered_map<std::string, std::size_t> sent;  // id -> index in results
+      std::string chunk;
+      bool accepting = true;
+      auto flush = [&]() {
+        if (chunk.empty()) return;
+        if (!session) {
+          session = runner.start(argv);
+          ++report.batches;
+        }
+        if (!session->write(chunk)) accepting = false;
+        chunk.clear();
+      };
+      for (std::size_t i = start; i < end; ++i) {
+        const PlanEntry& e = *group[i];
+        IdResult r{e.queue, e.id, IdOutcome::kNotAttempted, ""};
+        if (options.stop && options.stop->load()) {
+          report.interrupted = true;
+          r.detail = "interrupted";
+        } else if (!accepting) {
+          r.outcome = IdOutcome::kFailed;
+          r.detail = "postsuper stopped reading its input";
+        } else if (!is_queue_id(e.id)) {
+          r.outcome = IdOutcome::kInvalid;
+          r.detail = "not a valid queue ID";
+        } else if (sent.count(e.id)) {
+          r.outcome = IdOutcome::kInvalid;
+          r.detail = "duplicate ID in plan";
+        } else if (std::string why = verify ? verify(e) : std::string(); !why.empty()) {
+          r.outcome = why == kVanished ? IdOutcome::kNotFound : IdOutcome::kChanged;
+          r.detail = why == kVanished ? "vanished since planning" : why;
+        } else {
+          sent[e.id] = report.results.size();
+          chunk += e.id;
+          chunk += '\n';
+          ++handed;
+          if (sent.size() % kWriteChunk == 0) flush();
+        }
+        report.results.push_back(std::move(r));
+      }
+      flush();
+      if (!session) continue;
+      CommandResult cr = session->finish();
       PostsuperOutput po = parse_postsuper_output(cr.err + cr.out, action);
       std::size_t done_here = 0;
       for (const std::string& id : po.done) {

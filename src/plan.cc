@@ -124,20 +124,21 @@ bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptio
   return scan_queues(with_headers, evaluate, consume, counts.scan, error);
 }
 
-std::string reverify(const std::string& queue_directory, const PlanEntry& entry,
+std::string reverify(QueueFileRereader& files, const std::string& queue_directory, const PlanEntry& entry,
                      const Matcher& matcher, const PlanOptions& options) {
   FileInfo info;
-  Message msg;
+  const Message* read = nullptr;
   std::string error;
   ParseOptions parse;
   parse.headers = matcher.needs_headers();
-  FileStatus st = read_queue_file(queue_directory, entry.path(), info, msg, error, parse);
+  FileStatus st = files.read(entry.path(), info, read, error, parse);
   switch (st) {
     case FileStatus::kMessage: break;
     case FileStatus::kVanished: return "vanished";
     case FileStatus::kInProgress: return "being rewritten";
     default: return error.empty() ? "unreadable" : error;
   }
+  const Message& msg = *read;
   if (info.inode != entry.inode) return "different file (inode changed)";
   if (msg.arrival_time != entry.arrival_time) return "different message (arrival time changed)";
   if (msg.sender_str() != entry.sender) return "different message (sender changed)";

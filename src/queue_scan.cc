@@ -55,7 +55,7 @@ void fill_info(FileInfo& info, const struct stat& st) {
 
 // Opens, checks and parses one file relative to dirfd.
 FileStatus read_one(const ScanSys& sys, int dirfd, const char* name, FileInfo& info,
-                    Worker& w, std::string& error, const ParseOptions& parse) {
+                    RecordReader& reader, Message& msg, std::string& error, const ParseOptions& parse) {
   int fd = sys.open_at(dirfd, name, kFileFlags);
   if (fd < 0) {
     int e = errno;
@@ -80,7 +80,7 @@ FileStatus read_one(const ScanSys& sys, int dirfd, const char* name, FileInfo& i
     return FileStatus::kInProgress;
   }
   FdSource source(fd, static_cast<std::uint64_t>(st.st_size));
-  bool ok = parse_queue_file(source, w.reader, w.msg, error, parse);
+  bool ok = parse_queue_file(source, reader, msg, error, parse);
   ::close(fd);
   return ok ? FileStatus::kMessage : FileStatus::kUnreadable;
 }
@@ -309,7 +309,7 @@ class Walker {
       if (e.type == DT_FIFO) rec.error = "a FIFO, not a queue file";
       return;
     }
-    rec.status = read_one(sys_, dh.fd, e.name.c_str(), rec.info, w, rec.error, opt_.parse);
+    rec.status = read_one(sys_, dh.fd, e.name.c_str(), rec.info, w.reader, w.msg, rec.error, opt_.parse);
     if (rec.status == FileStatus::kMessage) rec.result = evaluate_(rec.info, w.msg);
   }
 
@@ -373,23 +373,31 @@ bool scan_queues(const ScanOptions& options, const Evaluator& evaluate, const Co
   return true;
 }
 
-FileStatus read_queue_file(const std::string& queue_directory, const std::string& relpath,
-                           FileInfo& info, Message& msg, std::string& error,
-                           const ParseOptions& parse) {
+QueueFileRereader::~QueueFileRereader() {
+  for (auto& d : dirs_) ::close(d.second);
+}
+
+FileStatus QueueFileRereader::read(const std::string& relpath, FileInfo& info, const Message*& msg,
+                                   std::string& error, const ParseOptions& parse) {
   std::size_t slash = relpath.rfind('/');
-  std::string dir = queue_directory + "/" + (slash == std::string::npos ? "" : relpath.substr(0, slash));
+  std::string dir = slash == std::string::npos ? "" : relpath.substr(0, slash);
   std::string name = slash == std::string::npos ? relpath : relpath.substr(slash + 1);
-  int dfd = ::open(dir.c_str(), kDirFlags & ~O_NOFOLLOW);
+  int dfd = -1;
+  for (auto& d : dirs_)
+    if (d.first == dir) dfd = d.second;
   if (dfd < 0) {
-    if (errno == ENOENT) return FileStatus::kVanished;
-    error = std::string("open directory: ") + std::strerror(errno);
-    return FileStatus::kUnreadable;
+    dfd = ::open((queue_directory_ + "/" + dir).c_str(), kDirFlags & ~O_NOFOLLOW);
+    if (dfd < 0) {
+      if (errno == ENOENT) return FileStatus::kVanished;
+      error = std::string("open directory: ") + std::strerror(errno);
+      return FileStatus::kUnreadable;
+    }
+    dirs_.emplace_back(dir, dfd);
   }
-  static thread_local Worker w;
-  FileStatus st = read_one(ScanSys::real(), dfd, name.c_str(), info, w, error, parse);
-  ::close(dfd);
-  if (st == FileStatus::kMessage) msg = w.msg;
+  FileStatus st = read_one(ScanSys::real(), dfd, name.c_str(), info, reader_, msg_, error, parse);
+  msg = &msg_;
   return st;
 }
+
 
 }  // namespace qpurge

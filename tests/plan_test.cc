@@ -90,16 +90,18 @@ TEST(PlanTest, ExplainReportsSkippedMixedMessages) {
 
 TEST(PlanTest, ReverifyAcceptsTheSameMessage) {
   TestSpool spool;
+  QueueFileRereader rereader(spool.root());
   spool.put_message("deferred", "10278A74127", message("a@x.example", {"r@example.com"}));
   Planned p;
   Matcher m = domain_matcher("example.com");
   plan(spool, m, PlanOptions{}, p);
   ASSERT_EQ(p.sink.entries.size(), 1u);
-  EXPECT_EQ(reverify(spool.root(), p.sink.entries[0], m, PlanOptions{}), "");
+  EXPECT_EQ(reverify(rereader, spool.root(), p.sink.entries[0], m, PlanOptions{}), "");
 }
 
 TEST(PlanTest, ReverifyNoticesEveryChange) {
   TestSpool spool;
+  QueueFileRereader rereader(spool.root());
   Matcher m = domain_matcher("example.com");
   auto planned = [&](const char* id) {
     Planned p;
@@ -112,10 +114,10 @@ TEST(PlanTest, ReverifyNoticesEveryChange) {
   std::string rel = spool.put_message("deferred", "10278A74127", message("a@x.example", {"r@example.com"}));
   PlanEntry e = planned("10278A74127");
   std::filesystem::remove(spool.root() + "/" + rel);
-  EXPECT_EQ(reverify(spool.root(), e, m, PlanOptions{}), "vanished");
+  EXPECT_EQ(reverify(rereader, spool.root(), e, m, PlanOptions{}), "vanished");
   // Same name, another file (a reused short ID): a new inode.
   spool.put_message("deferred", "10278A74127", message("a@x.example", {"r@example.com"}, 1795344811));
-  EXPECT_NE(reverify(spool.root(), e, m, PlanOptions{}).find("changed"), std::string::npos);
+  EXPECT_NE(reverify(rereader, spool.root(), e, m, PlanOptions{}).find("changed"), std::string::npos);
   // Same inode, another sender written in place.
   e = planned("10278A74127");
   {
@@ -125,7 +127,7 @@ TEST(PlanTest, ReverifyNoticesEveryChange) {
     std::fwrite(content.data(), 1, content.size(), f);
     std::fclose(f);
   }
-  EXPECT_EQ(reverify(spool.root(), e, m, PlanOptions{}), "different message (sender changed)");
+  EXPECT_EQ(reverify(rereader, spool.root(), e, m, PlanOptions{}), "different message (sender changed)");
   // Same message, recipient now delivered elsewhere: no longer matches.
   e = planned("10278A74127");
   {
@@ -136,7 +138,7 @@ TEST(PlanTest, ReverifyNoticesEveryChange) {
     std::fwrite(content.data(), 1, content.size(), f);
     std::fclose(f);
   }
-  EXPECT_EQ(reverify(spool.root(), e, m, PlanOptions{}), "no longer matches");
+  EXPECT_EQ(reverify(rereader, spool.root(), e, m, PlanOptions{}), "no longer matches");
 }
 
 TEST(PlanFileTest, RoundTripsExactBytes) {

@@ -9,10 +9,12 @@
 // or moved since planning), and every ID of a batch whose postsuper could not
 // run or died is "failed".
 //
-// Before each ID is written it is validated again (a Postfix queue ID and a
+// IDs are streamed: each is validated again (a Postfix queue ID and a
 // message queue name) and passed to the caller's verifier, which may drop it
-// as "changed". A stop request (SIGINT, SIGTERM) is honoured between
-// batches: the batch under way finishes, later ones are not attempted.
+// as "changed", right before it is written, while postsuper works on the
+// ones before it. A stop request (SIGINT, SIGTERM) stops the writing at
+// once: postsuper finishes the IDs it was given, later ones are not
+// attempted.
 // Nothing here deletes anything itself.
 #ifndef QPURGE_EXECUTE_H_
 #define QPURGE_EXECUTE_H_
@@ -55,7 +57,7 @@ struct IdResult {
 struct ExecOptions {
   std::string postsuper;
   std::string config_dir;  // passed as -c when not empty
-  std::size_t batch_size = 1000;
+  std::size_t batch_size = 10000;  // IDs per postsuper run
   Action action = Action::kDelete;
   const std::atomic<bool>* stop = nullptr;
 };

@@ -8,6 +8,7 @@
 #ifndef QPURGE_PROCESS_H_
 #define QPURGE_PROCESS_H_
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,16 +25,31 @@ struct CommandResult {
   std::string error;        // why it could not be run
 };
 
-// Interface so tests and the dry run can stand in for a real process.
+// A command that is running: its standard input is written piece by piece
+// (so each piece can be checked right before it goes), its output is
+// collected all along, and finish() closes the input and waits.
+class CommandSession {
+ public:
+  virtual ~CommandSession() = default;
+  // False when the command can no longer take input (it exited, or closed it).
+  virtual bool write(std::string_view data) = 0;
+  virtual CommandResult finish() = 0;
+};
+
+// Interface so tests can stand in for a real process.
 class CommandRunner {
  public:
   virtual ~CommandRunner() = default;
   virtual CommandResult run(const std::vector<std::string>& argv, std::string_view input) = 0;
+  // Starts argv for streamed input. The default collects the input and
+  // hands it to run() at finish(), for runners that only implement run().
+  virtual std::unique_ptr<CommandSession> start(const std::vector<std::string>& argv);
 };
 
 class ProcessRunner : public CommandRunner {
  public:
   CommandResult run(const std::vector<std::string>& argv, std::string_view input) override;
+  std::unique_ptr<CommandSession> start(const std::vector<std::string>& argv) override;
 };
 
 }  // namespace qpurge

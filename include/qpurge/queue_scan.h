@@ -102,11 +102,27 @@ using Consumer = std::function<void(ScanRecord&)>;
 bool scan_queues(const ScanOptions& options, const Evaluator& evaluate, const Consumer& consume,
                  ScanStats& stats, std::string& error);
 
-// Reads one queue file the same way the scan does (re-verification before an
-// action). Returns the status; `msg` is filled for kMessage.
-FileStatus read_queue_file(const std::string& queue_directory, const std::string& relpath,
-                           FileInfo& info, Message& msg, std::string& error,
-                           const ParseOptions& parse = {});
+// Reads single queue files the same way the scan does, for re-verification
+// right before an action. Directory descriptors are kept open between
+// reads, and the Message it returns is reused, so verifying a whole plan
+// costs about what scanning it did.
+class QueueFileRereader {
+ public:
+  explicit QueueFileRereader(std::string queue_directory) : queue_directory_(std::move(queue_directory)) {}
+  ~QueueFileRereader();
+  QueueFileRereader(const QueueFileRereader&) = delete;
+  QueueFileRereader& operator=(const QueueFileRereader&) = delete;
+
+  // relpath like "deferred/A/ABC123". `msg` is valid until the next read.
+  FileStatus read(const std::string& relpath, FileInfo& info, const Message*& msg, std::string& error,
+                  const ParseOptions& parse = {});
+
+ private:
+  std::string queue_directory_;
+  std::vector<std::pair<std::string, int>> dirs_;  // relative dir -> fd
+  RecordReader reader_;
+  Message msg_;
+};
 
 }  // namespace qpurge
 
