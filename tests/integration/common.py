@@ -9,6 +9,7 @@ Exit status: 0 pass, 1 fail, 77 skip (not root, or Postfix not installed).
 """
 import json
 import os
+import pty
 import shutil
 import subprocess
 import sys
@@ -58,6 +59,30 @@ def run(cmd, input=None, check_rc=True, env=None, timeout=600):
     if check_rc and p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}\nstdout:{p.stdout[-2000:]}\nstderr:{p.stderr[-2000:]}")
     return p
+
+
+def on_terminal(args, answer=None):
+    """Runs args on a pseudo-terminal (stdin, stdout and stderr) and returns
+    (everything written, exit status). When `answer` is given, it is typed
+    once qpurge asks its [y/N] question."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(args[0], args)
+    out = b""
+    answered = answer is None
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+        if not answered and b"[y/N]" in out:
+            os.write(fd, answer)
+            answered = True
+    _, status = os.waitpid(pid, 0)
+    return out, os.waitstatus_to_exitcode(status)
 
 
 def jq(expr, lines, *args):

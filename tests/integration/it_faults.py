@@ -9,7 +9,6 @@ postsuper (it still does the real work, then fails the way a case needs).
 """
 import json
 import os
-import pty
 import signal
 import stat
 import subprocess
@@ -17,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import QPURGE, Instance, check, finish, run, skip_unless_possible  # noqa: E402
+from common import QPURGE, Instance, check, finish, on_terminal, run, skip_unless_possible  # noqa: E402
 
 
 def wrapper(inst, name, body):
@@ -53,28 +52,6 @@ def judged(inst, label, p, selected, before):
     check(gone <= selected, f"{label}: nothing outside the selection removed")
     check(reported == gone, f"{label}: reported removed ({len(reported)}) = really gone ({len(gone)})")
     return res
-
-
-def on_terminal(args, answer):
-    """Runs args on a pseudo-terminal and answers its question."""
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execv(args[0], args)
-    out = b""
-    answered = False
-    while True:
-        try:
-            data = os.read(fd, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        out += data
-        if not answered and b"[y/N]" in out:
-            os.write(fd, answer)
-            answered = True
-    _, status = os.waitpid(pid, 0)
-    return out, os.waitstatus_to_exitcode(status)
 
 
 def main():

@@ -6,33 +6,14 @@ progress line redrawn in place (carriage return + erase line) and erased
 when done; with stderr not a terminal, or with --quiet, there is none.
 """
 import os
-import pty
 import shutil
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import QPURGE, check, finish  # noqa: E402
+from common import QPURGE, check, finish, on_terminal  # noqa: E402
 from it_hostile import put, queue_file  # noqa: E402
-
-
-def under_pty(args):
-    """Runs args with stdout and stderr on a pty; returns everything written."""
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execv(args[0], args)
-    out = b""
-    while True:
-        try:
-            data = os.read(fd, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        out += data
-    _, status = os.waitpid(pid, 0)
-    return out, os.waitstatus_to_exitcode(status)
 
 
 def main():
@@ -42,12 +23,12 @@ def main():
         for i in range(300):
             put(spool, "%05X%X" % (i * 3001 % 1000000, 0x10000 + i), queue_file(b"s@x.example", [b"r%d@example.com" % i]))
         args = [QPURGE, "--queue-dir", spool, "--all", "--dry-run", "--format", "ids"]
-        out, rc = under_pty(args)
+        out, rc = on_terminal(args)
         check(rc == 0, f"exit 0 under a terminal ({rc})")
         check(b"\r\x1b[Kscanning: " in out, "a progress line is drawn on a terminal")
         last = out.rfind(b"scanning: ")
         check(b"\r\x1b[K" in out[last:], "the progress line is erased when the scan is done")
-        out, rc = under_pty(args + ["--quiet"])
+        out, rc = on_terminal(args + ["--quiet"])
         check(b"scanning" not in out, "--quiet: no progress line")
         p = subprocess.run(args, capture_output=True)
         check(b"scanning" not in p.stderr and b"\x1b" not in p.stderr, "stderr not a terminal: no progress line")
