@@ -9,6 +9,7 @@ postsuper (it still does the real work, then fails the way a case needs).
 """
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -70,6 +71,29 @@ def main():
         os.chmod(noexec, 0o644)
         p = inst.qpurge("--sender", "a@fault.example", "--yes", "--postsuper", noexec)
         check(p.returncode == 2 and inst.ids() == before, "postsuper not executable: exit 2, nothing changed")
+
+        # A copy of a spool can be read but never purged: postsuper would act
+        # on the instance's own queue, where same-named messages may be others.
+        copy = os.path.join(inst.root, "copy")
+        os.makedirs(copy)
+        run(["cp", "-a", os.path.join(inst.spool, "deferred"), os.path.join(copy, "deferred")])
+        p = inst.qpurge("--queue-dir", copy, "--sender", "a@fault.example", "--yes")
+        check(p.returncode == 2 and inst.ids() == before and "never purged" in p.stderr,
+              f"--queue-dir of a copy: refused, exit 2, nothing changed ({p.stderr.strip()[:120]})")
+        p = inst.qpurge("--queue-dir", copy, "--sender", "a@fault.example", "--dry-run", "--format", "ids")
+        check(set(p.stdout.split()) == sel, "--queue-dir of a copy: a dry run reads it")
+
+        # Not root: a clear refusal before anything is read. Set-uid: refused.
+        p = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", QPURGE, "-c", inst.conf,
+                 "--sender", "a@fault.example", "--yes"], check_rc=False)
+        check(p.returncode == 2 and "superuser" in p.stderr and inst.ids() == before,
+              f"not root: refused, exit 2 ({p.stderr.strip()[:120]})")
+        suid = os.path.join(inst.root, "qpurge-suid")
+        shutil.copy(QPURGE, suid)
+        os.chown(suid, 65534, 65534)
+        os.chmod(suid, 0o4755)
+        p = run([suid, "--version"], check_rc=False)
+        check(p.returncode == 2 and "set-uid" in p.stderr, f"set-uid: refused ({p.stderr.strip()[:120]})")
 
         # postsuper exiting non-zero without doing anything.
         w = wrapper(inst, "fatal", 'echo "postsuper: fatal: something broke" >&2; exit 1')
