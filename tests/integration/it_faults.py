@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -169,6 +170,28 @@ def main():
                 subprocess.run(["umount", mnt])
         else:
             print("note: cannot mount a tmpfs here; disk-full case not run")
+
+        # The one-line summary goes to syslog (facility mail, ident qpurge).
+        # This machine has no syslog daemon; listen on /dev/log ourselves.
+        if not os.path.exists("/dev/log"):
+
+            sel = queue(inst, 1, "f")
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            sock.bind("/dev/log")
+            sock.settimeout(5)
+            try:
+                inst.qpurge("--sender", "f@fault.example", "--yes")
+                msg = sock.recv(4096).decode(errors="replace")
+            except OSError as e:
+                msg = str(e)
+            finally:
+                sock.close()
+                os.unlink("/dev/log")
+            # <22> = facility mail (2) * 8 + info (6)
+            check(msg.startswith("<22>") and "qpurge[" in msg and "removed 1 of 1 planned" in msg,
+                  f"syslog: {msg.strip()[:160]}")
+        else:
+            print("note: /dev/log exists (a syslog daemon runs); the syslog line is not checked here")
 
         check(other <= inst.ids(), "bystander messages survived every fault")
     finish()
