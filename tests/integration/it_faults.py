@@ -171,6 +171,15 @@ def main():
         else:
             print("note: cannot mount a tmpfs here; disk-full case not run")
 
+        # --verbose reports every ID's outcome, not only the ones not done.
+        sel = queue(inst, 2, "g")
+        p = inst.qpurge("--sender", "g@fault.example", "--yes", "--verbose")
+        check(all(f"{i}  deferred  removed" in p.stdout for i in sel), "--verbose: a line per ID removed")
+        sel = queue(inst, 2, "h")
+        p = inst.qpurge("--sender", "h@fault.example", "--yes")
+        check(not any(i in p.stdout for i in sel) and "removed 2 of 2 planned" in p.stdout,
+              "without --verbose: only the summary for IDs that were removed")
+
         # The one-line summary goes to syslog (facility mail, ident qpurge).
         # This machine has no syslog daemon; listen on /dev/log ourselves.
         if not os.path.exists("/dev/log"):
