@@ -42,7 +42,6 @@ constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 struct Worker {
   RecordReader reader;
   Message msg;
-  std::string error;
 };
 
 void fill_info(FileInfo& info, const struct stat& st) {
