@@ -1,6 +1,8 @@
 // match.cc - criteria and the AND/OR/mixed evaluation; see match.h.
 #include "qpurge/match.h"
 
+#include "qpurge/escape.h"
+
 #include <arpa/inet.h>
 
 #include <boost/regex.hpp>
@@ -13,11 +15,6 @@ namespace {
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = lower(c);
-  return out;
-}
 
 // "<addr>" -> "addr"; surrounding whitespace is a usage error, not trimmed.
 std::string_view strip_brackets(std::string_view v) {
@@ -45,7 +42,7 @@ class AddressPattern {
       }
       regex_ = true;
     } else {
-      lower_ = to_lower(v);
+      lower_ = ascii_lower(v);
     }
   }
   bool matches(std::string_view address) const {
@@ -367,7 +364,7 @@ DomainPattern::DomainPattern(std::string_view pattern) {
   }
   if (p.front() == '.' || p.find("..") != std::string_view::npos)
     throw std::invalid_argument("not a domain name: '" + std::string(pattern) + "'");
-  domain_ = to_lower(p);
+  domain_ = ascii_lower(p);
 }
 
 bool DomainPattern::matches_domain(std::string_view domain) const {

@@ -99,16 +99,11 @@ void SelectionView::add(const PlanEntry& e) {
   if (messages_ == 0 || e.arrival_time < oldest_) oldest_ = e.arrival_time;
   if (messages_ == 0 || e.arrival_time > newest_) newest_ = e.arrival_time;
   ++messages_;
-  auto lower = [](std::string s) {
-    for (char& c : s)
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return s;
-  };
-  ++senders_[e.sender.empty() ? std::string("MAILER-DAEMON") : lower(e.sender)];
+  ++senders_[e.sender.empty() ? std::string("MAILER-DAEMON") : ascii_lower(e.sender)];
   for (const auto& r : e.recipients) {
     if (!r.matched) continue;
     std::size_t at = r.address.rfind('@');
-    ++domains_[at == std::string::npos ? std::string("(no domain)") : lower(r.address.substr(at + 1))];
+    ++domains_[at == std::string::npos ? std::string("(no domain)") : ascii_lower(std::string_view(r.address).substr(at + 1))];
   }
 }
 

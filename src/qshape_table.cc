@@ -59,9 +59,7 @@ ShapeTable::ShapeTable(const ShapeOptions& options) : opt_(options) {
 }
 
 std::string ShapeTable::normalise(std::string_view address) {
-  std::string a(address);
-  for (char& c : a)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  std::string a = ascii_lower(address);
   if (a.empty()) a = "MAILER-DAEMON";
   std::size_t at = a.rfind('@');
   if (at != std::string::npos) a.erase(0, at + 1);

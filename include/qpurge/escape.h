@@ -19,6 +19,9 @@ void append_text_escaped(std::string& out, std::string_view s);
 std::string text_escaped(std::string_view s);
 void append_json_string(std::string& out, std::string_view s);  // with the quotes
 
+// ASCII lower case; other bytes unchanged (as Postfix and qshape compare).
+std::string ascii_lower(std::string_view s);
+
 // Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid.
 std::size_t utf8_sequence_length(std::string_view s, std::size_t i);
 
