@@ -75,7 +75,7 @@
 // Which files qshape shows at all (qshape_skip_reason): a name of 6 or more
 // letters and digits; a regular file (lstat) whose mode & 0733 is 0700, so
 // not force-expired (0710), not incomplete (0600) and not group or other
-// writable; a first record C followed by T (or, the old format, S, or F then
+// writable (0744 is shown); a first record C followed by T (or, the old format, S, or F then
 // S, the age then being the file's mtime); a sender (S) before the message
 // content (M); at least one R record. qshape also drops a file with an
 // envelope record of 2 MiB or more, or whose content length in the C record
@@ -84,10 +84,10 @@
 // a maildrop file that strayed into a queue), qshape's reader returns one
 // undefined value instead of nothing, and qshape counts it as a message
 // without recipients, with an undefined sender, that arrived at time 0. In
-// recipient mode that adds nothing; with -s it adds a MAILER-DAEMON address
-// in the bucket of an arrival at time 0 (the last one, unless there are more
-// than about 24). add() does the same with Skip::kNotQueueFile, and the note
-// says so instead of counting the file as not shown.
+// recipient mode that adds nothing; with -s it adds one to TOTAL and to
+// MAILER-DAEMON in the bucket of an arrival at time 0 (the last bucket
+// unless -b is over 20 or so). add() does the same with Skip::kNotQueueFile,
+// and the note says so instead of counting the file as not shown.
 //
 // JSON (append_json, format version 1; one object, no newline):
 //   {"kind": "recipient"|"sender", "reference_time": secs, "buckets": N,
@@ -135,7 +135,7 @@ struct Options {
 enum class Skip {
   kNone,
   kName,                 // file name not 6+ letters and digits
-  kForcedExpire,         // mode & 0733 == 0710 (postsuper -e, postqueue -e)
+  kForcedExpire,         // mode & 0733 == 0710 (postsuper -e)
   kMode,                 // any other mode & 0733 but 0700 (incomplete, writable)
   kNotQueueFile,         // first record neither C nor S nor F (then S)
   kSecondRecordNotTime,  // first record C, second not T
@@ -150,8 +150,9 @@ std::string_view skip_label(Skip s);
 // "forced_expire", "second_record_not_time", ...: the JSON keys.
 std::string_view skip_key(Skip s);
 
-// Would qshape show a file with this lstat() mode (type bits ignored), these
-// first two record types, a sender before the content (has_sender) and this
+// Would qshape show a file with this lstat() mode (without type bits, or a
+// regular file's; any other type is kMode), these first two record types
+// ('\0' when there is none), a sender before the content (has_sender) and this
 // many R records? kNone if so, else the first reason qshape stops at.
 Skip qshape_skip_reason(std::uint32_t st_mode, char first_record_type, char second_record_type,
                         bool has_sender, std::size_t pending_recipients);
@@ -188,9 +189,8 @@ class Table {
 
   // One message: arrival time in seconds (the T record; mtime for the old
   // format), envelope sender ("" for the null sender), pending recipients in
-  // file order, and why qshape would not show it. A message without
-  // recipients is one qshape would not show (kNoRecipients) whatever `skip`
-  // says, in sender mode too.
+  // file order, and why qshape would not show it. With kNone and no
+  // recipients it is kNoRecipients (qshape needs an R record, with -s too).
   void add(std::int64_t arrival_time, std::string_view sender,
            const std::vector<std::string_view>& recipients, Skip skip = Skip::kNone);
   void add(std::int64_t arrival_time, std::string_view sender,
