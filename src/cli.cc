@@ -345,6 +345,8 @@ bool parse_options(int argc, char** argv, Options& o) {
       throw UsageError("--shape takes nothing or 'sender', not '" + text_escaped(o.shape) + "'");
     if (!o.save_plan.empty() || !o.apply_plan.empty()) throw UsageError("--shape only shows; it takes no plan file");
     o.shape_options.senders = o.shape == "sender";
+    // Bucket bounds double each time: past 60 buckets they no longer fit.
+    if (o.shape_options.buckets > 60) throw UsageError("--buckets must be at most 60");
     o.dry_run = true;
   }
   if (vm.count("max") && o.max == 0) throw UsageError("--max must be at least 1");
