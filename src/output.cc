@@ -17,74 +17,41 @@ std::string format_time(std::int64_t t) {
   return buf;
 }
 
-void append_entry_json(std::string& out, const PlanEntry& e, bool detail) {
-  out += "{\"queue_name\": ";
-  append_json_string(out, e.queue);
-  out += ", \"queue_id\": ";
-  append_json_string(out, e.id);
-  out += ", \"arrival_time\": " + std::to_string(e.arrival_time);
-  out += ", \"message_size\": " + std::to_string(e.message_size);
-  out += ", \"forced_expire\": ";
-  out += e.forced_expire ? "true" : "false";
-  out += ", \"sender\": ";
-  append_json_string(out, e.sender);
-  out += ", \"recipients\": [";
-  for (std::size_t i = 0; i < e.recipients.size(); ++i) {
-    const PlanRecipient& r = e.recipients[i];
-    if (i) out += ", ";
-    out += "{\"address\": ";
-    append_json_string(out, r.address);
-    if (r.has_original) {
-      out += ", \"original_recipient\": ";
-      append_json_string(out, r.original);
-    }
-    out += ", \"offset\": " + std::to_string(r.offset);
-    out += ", \"matched\": ";
-    out += r.matched ? "true" : "false";
-    out += "}";
+void write_entry_fields(JsonWriter& w, const PlanEntry& e, bool detail) {
+  w.field("queue_name", e.queue).field("queue_id", e.id);
+  w.field("arrival_time", e.arrival_time).field("message_size", e.message_size);
+  w.field("forced_expire", e.forced_expire).field("sender", e.sender);
+  w.key("recipients").begin_array();
+  for (const PlanRecipient& r : e.recipients) {
+    w.begin_object().field("address", r.address);
+    if (r.has_original) w.field("original_recipient", r.original);
+    w.field("offset", r.offset).field("matched", r.matched);
+    if (r.excluded) w.field("excluded", true);
+    w.end_object();
   }
-  out += "], \"matched_recipients\": " + std::to_string(e.matched_count());
-  out += ", \"mixed\": ";
-  out += e.mixed ? "true" : "false";
-  out += ", \"inode\": " + std::to_string(e.inode);
-  out += ", \"file_size\": " + std::to_string(e.file_size);
-  out += ", \"path\": ";
-  append_json_string(out, e.path());
+  w.end_array();
+  w.field("matched_recipients", static_cast<std::uint64_t>(e.matched_count())).field("mixed", e.mixed);
+  w.field("inode", e.inode).field("file_size", e.file_size).field("path", e.path());
   if (detail) {
     for (auto [name, list] : {std::pair{"done_recipients", &e.done}, std::pair{"canceled_recipients", &e.canceled}}) {
-      out += ", \"";
-      out += name;
-      out += "\": [";
-      for (std::size_t i = 0; i < list->size(); ++i) {
-        if (i) out += ", ";
-        out += "{\"address\": ";
-        append_json_string(out, (*list)[i].address);
-        out += ", \"offset\": " + std::to_string((*list)[i].offset) + "}";
-      }
-      out += "]";
+      w.key(name).begin_array();
+      for (const PlanRecipient& r : *list) w.begin_object().field("address", r.address).field("offset", r.offset).end_object();
+      w.end_array();
     }
-    if (!e.redirect_to.empty()) {
-      out += ", \"redirect_to\": ";
-      append_json_string(out, e.redirect_to);
-    }
-    out += ", \"attributes\": {";
-    for (std::size_t i = 0; i < e.attributes.size(); ++i) {
-      if (i) out += ", ";
-      append_json_string(out, e.attributes[i].first);
-      out += ": ";
-      append_json_string(out, e.attributes[i].second);
-    }
-    out += "}";
+    if (!e.redirect_to.empty()) w.field("redirect_to", e.redirect_to);
+    w.key("attributes").begin_object();
+    for (const auto& [name, value] : e.attributes) w.field(name, value);
+    w.end_object();
   }
-  if (!e.explain.empty()) {
-    out += ", \"explain\": [";
-    for (std::size_t i = 0; i < e.explain.size(); ++i) {
-      if (i) out += ", ";
-      append_json_string(out, e.explain[i]);
-    }
-    out += "]";
-  }
-  out += "}\n";
+  if (!e.explain.empty()) w.field_strings("explain", e.explain);
+}
+
+void append_entry_json(std::string& out, const PlanEntry& e, bool detail) {
+  JsonWriter w(out);
+  w.begin_object();
+  write_entry_fields(w, e, detail);
+  w.end_object();
+  out += '\n';
 }
 
 std::string format_age(std::int64_t s) {
@@ -101,7 +68,7 @@ void SelectionView::add(const PlanEntry& e) {
   ++messages_;
   ++senders_[e.sender.empty() ? std::string("MAILER-DAEMON") : ascii_lower(e.sender)];
   for (const auto& r : e.recipients) {
-    if (!r.matched) continue;
+    if (!r.matched && !e.mixed) continue;  // acting on a mixed message drops them all
     std::size_t at = r.address.rfind('@');
     ++domains_[at == std::string::npos ? std::string("(no domain)") : ascii_lower(std::string_view(r.address).substr(at + 1))];
   }
@@ -123,27 +90,32 @@ std::string SelectionView::render(std::int64_t now, std::size_t top) const {
     if (v.size() > top) out += ", ... (" + std::to_string(v.size()) + " in all)";
     return out;
   };
-  std::string out = "selection: " + std::to_string(messages_) + " messages, aged " + format_age(now - newest_) +
-                    " to " + format_age(now - oldest_) + " (arrived " + format_time(oldest_) + " to " +
-                    format_time(newest_) + ")\n";
+  std::string out = "selection: ";
+  out += std::to_string(messages_);
+  out += " messages, aged ";
+  out += format_age(now - newest_);
+  out += " to ";
+  out += format_age(now - oldest_);
+  out += " (arrived ";
+  out += format_time(oldest_);
+  out += " to ";
+  out += format_time(newest_);
+  out += ")\n";
   out += "top recipient domains:" + list(domains_) + "\n";
   out += "top senders:" + list(senders_) + "\n";
   return out;
 }
 
+void write_result_fields(JsonWriter& w, const IdResult& r) {
+  w.field("queue_name", r.queue).field("queue_id", r.id).field("result", outcome_name(r.outcome));
+  if (!r.detail.empty()) w.field("detail", r.detail);
+}
+
 void append_result_json(std::string& out, const IdResult& r) {
-  out += "{\"queue_name\": ";
-  append_json_string(out, r.queue);
-  out += ", \"queue_id\": ";
-  append_json_string(out, r.id);
-  out += ", \"result\": \"";
-  out += outcome_name(r.outcome);
-  out += "\"";
-  if (!r.detail.empty()) {
-    out += ", \"detail\": ";
-    append_json_string(out, r.detail);
-  }
-  out += "}";
+  JsonWriter w(out);
+  w.begin_object();
+  write_result_fields(w, r);
+  w.end_object();
 }
 
 void append_entry_text(std::string& out, const PlanEntry& e) {
@@ -164,7 +136,17 @@ void append_entry_text(std::string& out, const PlanEntry& e) {
     out += shown++ ? ", " : " ";
     append_text_escaped(out, r.address);
   }
-  if (e.mixed) out += "  (mixed: " + std::to_string(e.recipients.size() - e.matched_count()) + " other pending)";
+  if (e.mixed) {
+    out += "  (mixed: also drops";
+    shown = 0;
+    for (const auto& r : e.recipients) {
+      if (r.matched) continue;
+      out += shown++ ? ", " : " ";
+      append_text_escaped(out, r.address);
+      if (r.excluded) out += " [excluded]";
+    }
+    out += ")";
+  }
   out += "\n";
   for (const auto& line : e.explain) {
     out += "    ";

@@ -1,32 +1,31 @@
-// cli.h - the qpurge command: options in, exit status out.
+// cli.h - the qpurge command: argv in, exit status out.
 //
-// Two steps, as the house style asks: parse_options() reads what the user
-// typed and validates all of it (compiled matchers, queue names, action)
-// before any work starts; run() resolves the queue directory, plans, shows,
-// asks, acts and reports. The command-line layer is only glue: everything it
-// calls lives in the layers below.
+// The thin entry: refuse set-uid, read the arguments (args.h), load a plan
+// file, make the configuration (config.h), run the engine (purge.h) on one
+// instance or on every instance postmulti lists, and turn the Outcome into
+// the exit status. Errors are reported once, here or by the Printer. A bug
+// in qpurge (an internal check that fails) is reported as "qpurge: internal
+// error: WHERE: WHAT" and changes nothing that was not already changed.
 //
-// Exit status contract:
-//   0  done: the plan was shown (dry run) or every planned ID was acted on
-//   1  nothing matched (or the operator declined at the prompt); nothing changed
-//   2  usage or fatal error; nothing changed
-//   3  partial: some planned ID was not acted on (not found, changed, failed,
-//      interrupted), or some file was skipped as unreadable
+// Exit status contract (purge.h): 0 done, 1 nothing matched or declined,
+// 2 usage or fatal error (nothing changed), 3 partial.
 #ifndef QPURGE_CLI_H_
 #define QPURGE_CLI_H_
 
-#include <string>
-#include <vector>
+#include <ostream>
+
+#include "qpurge/process.h"
+#include "qpurge/purge.h"
+#include "qpurge/system.h"
 
 namespace qpurge {
 
-inline constexpr int kExitDone = 0;
-inline constexpr int kExitNothing = 1;
-inline constexpr int kExitFatal = 2;
-inline constexpr int kExitPartial = 3;
-
 // The whole program; argv as main() gets it.
 int run_cli(int argc, char** argv);
+
+// The same with its side effects given (tests).
+int run_cli(int argc, const char* const* argv, System& system, CommandRunner& runner, std::ostream& out,
+            std::ostream& err);
 
 }  // namespace qpurge
 

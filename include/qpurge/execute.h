@@ -69,6 +69,7 @@ struct ExecReport {
   std::size_t batches = 0;
   bool interrupted = false;
   bool totals_mismatch = false;
+  std::string stopped;  // why no further postsuper run was started; "" when it ran to the end
 };
 
 // Returns "" when the entry may be handed over, kVanished when its file is

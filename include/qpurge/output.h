@@ -16,6 +16,9 @@
 //   with detail: done_recipients, canceled_recipients ([{address, offset}]),
 //     redirect_to (when there is a > record) and attributes ({name: value});
 //   with --explain: explain: [strings].
+// A mixed message that is acted on (--mixed include) loses every pending
+// recipient: its text line lists them all, those an exclusion protected
+// marked "[excluded]", and the dry run's view counts all their domains.
 #ifndef QPURGE_OUTPUT_H_
 #define QPURGE_OUTPUT_H_
 
@@ -24,13 +27,19 @@
 #include <unordered_map>
 
 #include "qpurge/execute.h"
+#include "qpurge/json_writer.h"
 #include "qpurge/plan.h"
 
 namespace qpurge {
 
+// The entry's fields, written into an object the caller has begun (so a
+// printer can put its own fields, such as the instance, first).
+void write_entry_fields(JsonWriter& w, const PlanEntry& e, bool detail);
+// One whole object and a newline.
 void append_entry_json(std::string& out, const PlanEntry& e, bool detail);
 void append_entry_text(std::string& out, const PlanEntry& e);
 // {queue_name, queue_id, result, detail?}: one ID's outcome after acting.
+void write_result_fields(JsonWriter& w, const IdResult& r);
 void append_result_json(std::string& out, const IdResult& r);
 
 // The short view a dry run ends with: how many, how old, and the top

@@ -31,6 +31,7 @@ struct PlanRecipient {
   bool has_original = false;
   std::uint64_t offset = 0;
   bool matched = false;
+  bool excluded = false;  // an exclusion protected it (it is lost only with --mixed include)
 };
 
 struct PlanEntry {

@@ -1,0 +1,81 @@
+// printer.h - what a run shows: plan lines, per-ID results, summaries,
+// warnings and the progress line.
+//
+// Interchangeable printers, one per --format: Text (a line per message and
+// the summary on standard output), Ids (queue IDs only, ready for `postsuper
+// -d -`; the summary on standard error), Json (JSON Lines, output.h's
+// fields; the summary on standard error) and Shape (a qshape table of the
+// selection, text or JSON). With --all-instances every line of every format
+// names the instance: "[name] " before a text line or a message, "name ID"
+// for IDs, an "instance" field first in JSON.
+//
+// Everything from a queue file is escaped (escape.h). Warnings and fatal
+// errors go to standard error as "qpurge: warning: ..." / "qpurge: fatal: ...".
+// The progress line is drawn on standard error only when it is a terminal,
+// and cleared before anything else is written there.
+#ifndef QPURGE_PRINTER_H_
+#define QPURGE_PRINTER_H_
+
+#include <chrono>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "qpurge/config.h"
+#include "qpurge/execute.h"
+#include "qpurge/output.h"
+#include "qpurge/plan.h"
+#include "qpurge/qshape_table.h"
+
+namespace qpurge {
+
+class Printer {
+ public:
+  Printer(const RunConfig& config, std::ostream& out, std::ostream& err, bool progress);
+  virtual ~Printer();
+
+  // The plan.
+  virtual void entry(const PlanEntry& e) = 0;
+  virtual void mixed_skipped(const PlanEntry&) {}  // with --explain, on dry runs
+  // After the scan: the shape table, for the Shape printer; "" otherwise.
+  virtual void finish_plan(const std::string& summary) { (void)summary; }
+  virtual bool shows_plan_lines() const { return true; }
+
+  // One ID's outcome after acting. Text shows the ones not done (all with
+  // --verbose), Ids the ones done, Json all.
+  virtual void result(const IdResult& r, const ActionInfo& action) = 0;
+
+  // Text: on standard output with the plan; else on standard error.
+  void summary(const std::string& line);
+  void warning(const std::string& what);
+  void problem(const std::string& path, const std::string& what);  // "path: what"
+  void fatal(const std::string& what);
+  void note(const std::string& line);  // "qpurge: line" on standard error, unless --quiet
+
+  void scan_progress(std::uint64_t files);
+  void purge_progress(std::size_t handed, std::size_t done, std::size_t total, std::string_view what);
+  void clear_progress();
+  void flush();
+
+ protected:
+  void write_out(const std::string& s);
+  std::string text_prefix() const;  // "[instance] " or ""
+  const RunConfig& config_;
+
+ private:
+  void write_err(const std::string& s);
+  std::ostream& out_;
+  std::ostream& err_;
+  bool progress_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
+std::unique_ptr<Printer> make_printer(const RunConfig& config, std::ostream& out, std::ostream& err, bool progress);
+
+// "removed 3 of 4 planned; not found 1; ..." after acting.
+std::string result_summary(const ExecReport& report, const ActionInfo& action);
+
+}  // namespace qpurge
+
+#endif  // QPURGE_PRINTER_H_

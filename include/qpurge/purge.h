@@ -1,0 +1,75 @@
+// purge.h - the engine of one run on one instance: plan, cap, confirm,
+// record the intent, act (directly or via hold), report, record the result.
+//
+// It takes the validated RunConfig and its side effects as interfaces
+// (System, CommandRunner, Printer), so every destructive decision can be
+// driven by a unit test with fakes, and every acting path has a dry-run twin
+// that never reaches the runner's postsuper.
+//
+// Failure: a fatal condition (no queue, not root, no postsuper, another
+// instance's spool, an audit log that cannot be written) is reported once
+// through the Printer before anything changes, and the Outcome is kFatal.
+// What happens after acting starts is never fatal: it is in the report and
+// makes the Outcome kPartial.
+#ifndef QPURGE_PURGE_H_
+#define QPURGE_PURGE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "qpurge/config.h"
+#include "qpurge/plan.h"
+#include "qpurge/printer.h"
+#include "qpurge/process.h"
+#include "qpurge/system.h"
+
+namespace qpurge {
+
+inline constexpr int kExitDone = 0;
+inline constexpr int kExitNothing = 1;
+inline constexpr int kExitFatal = 2;
+inline constexpr int kExitPartial = 3;
+
+struct Outcome {
+  enum class Kind { kDone, kNothing, kFatal, kPartial };
+  Kind kind = Kind::kNothing;
+  bool changed = false;     // the queue was changed by this run
+  std::size_t planned = 0;  // messages in the plan (selected, on a dry run)
+};
+
+// 0 done, 1 nothing to do (or declined), 2 fatal (nothing changed), 3 partial.
+int exit_status(const Outcome& outcome);
+// Over instances: 0 only if every instance did all it planned, 1 if none had
+// anything to do, 2 only if a fatal error stopped the run and nothing changed
+// anywhere, 3 otherwise.
+Outcome combine_outcomes(const std::vector<Outcome>& outcomes);
+
+class Purge {
+ public:
+  Purge(const RunConfig& config, System& system, CommandRunner& runner, Printer& printer);
+  ~Purge();
+
+  // Resolves the queue, checks that acting is allowed, scans and plans. The
+  // Outcome when the run ends here (dry run, shape, saved plan, nothing to
+  // do, fatal error); nullopt when there is a plan to act on.
+  std::optional<Outcome> plan();
+  std::size_t planned() const;
+  // Asks (on a terminal), records the intent, acts and reports.
+  Outcome act();
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+// plan(), the --max cap, act().
+Outcome run_purge(const RunConfig& config, System& system, CommandRunner& runner, Printer& printer);
+
+// The refusal when a plan is larger than --max (nullopt when within it).
+std::optional<std::string> over_max(std::size_t planned, std::size_t max);
+
+}  // namespace qpurge
+
+#endif  // QPURGE_PURGE_H_

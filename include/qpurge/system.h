@@ -1,0 +1,76 @@
+// system.h - every side effect of a run, behind one interface.
+//
+// The engine (purge.h, via_hold.h) asks System for who runs it, whether a
+// program can be executed, whether there is a terminal and what the operator
+// answers, the host name and the clock, and it writes syslog, the audit log
+// and plan files through it. RealSystem does it for real; tests use a fake
+// (tests/support/fake_system.h) to drive every destructive decision without a
+// Postfix instance. Processes go through CommandRunner (process.h).
+#ifndef QPURGE_SYSTEM_H_
+#define QPURGE_SYSTEM_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace qpurge {
+
+// An append-only log of JSON Lines records. append() writes the whole line
+// or nothing (a short write is rolled back) and syncs it.
+class AuditSink {
+ public:
+  virtual ~AuditSink() = default;
+  virtual bool append(const std::string& line, std::string& error) = 0;
+};
+
+class System {
+ public:
+  virtual ~System() = default;
+  virtual unsigned effective_uid() = 0;
+  // False with `error` ("PATH: cannot execute: why") when it cannot.
+  virtual bool can_execute(const std::string& path, std::string& error) = 0;
+  virtual bool stdin_is_terminal() = 0;
+  virtual bool stderr_is_terminal() = 0;
+  // Asks on the terminal; false when there is none or the answer is not yes.
+  virtual bool confirm(const std::string& question) = 0;
+  virtual std::string hostname() = 0;
+  virtual std::int64_t now() = 0;
+  virtual std::string user() = 0;       // who runs qpurge (login name of the real uid)
+  virtual std::string sudo_user() = 0;  // SUDO_USER, or ""
+  virtual std::string run_id() = 0;     // the same for every record of one run
+  virtual void syslog(const std::string& line) = 0;
+  virtual std::unique_ptr<AuditSink> open_audit_log(const std::string& path, std::string& error) = 0;
+  virtual bool read_file(const std::string& path, std::string& text, std::string& error) = 0;
+  // Writes a new file or replaces one atomically; never follows a symlink.
+  virtual bool write_file(const std::string& path, const std::string& data, std::string& error) = 0;
+  // From here on SIGINT and SIGTERM set stop_flag() instead of killing.
+  virtual void catch_stop_signals() = 0;
+  virtual const std::atomic<bool>& stop_flag() = 0;
+  virtual void sleep_seconds(unsigned seconds) = 0;
+};
+
+class RealSystem : public System {
+ public:
+  unsigned effective_uid() override;
+  bool can_execute(const std::string& path, std::string& error) override;
+  bool stdin_is_terminal() override;
+  bool stderr_is_terminal() override;
+  bool confirm(const std::string& question) override;
+  std::string hostname() override;
+  std::int64_t now() override;
+  std::string user() override;
+  std::string sudo_user() override;
+  std::string run_id() override;
+  void syslog(const std::string& line) override;
+  std::unique_ptr<AuditSink> open_audit_log(const std::string& path, std::string& error) override;
+  bool read_file(const std::string& path, std::string& text, std::string& error) override;
+  bool write_file(const std::string& path, const std::string& data, std::string& error) override;
+  void catch_stop_signals() override;
+  const std::atomic<bool>& stop_flag() override;
+  void sleep_seconds(unsigned seconds) override;
+};
+
+}  // namespace qpurge
+
+#endif  // QPURGE_SYSTEM_H_

@@ -1,0 +1,61 @@
+// via_hold.h - the two-phase delete (--via-hold).
+//
+// Phase 1 puts the planned messages that are not on hold yet on hold (each
+// verified right before it is handed over, as every action). Phase 2 finds
+// the candidates in the hold queue, verifies each again there, deletes the
+// ones still selected and releases the ones qpurge itself held that no
+// longer are; messages that were already on hold before the run stay there.
+//
+// Fail closed: when the hold queue cannot be scanned, nothing is deleted
+// and nothing released; the report's `stopped` says why and
+// ViaHoldReport::left_on_hold lists what qpurge left on hold, with
+// release_command() to take it back. A stop request (SIGINT, SIGTERM)
+// during phase 1 stops the holding; what was held is verified and deleted.
+#ifndef QPURGE_VIA_HOLD_H_
+#define QPURGE_VIA_HOLD_H_
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "qpurge/execute.h"
+#include "qpurge/match.h"
+#include "qpurge/plan.h"
+
+namespace qpurge {
+
+// Finds which of `ids` are in the hold queue: fills id -> directory
+// ("hold/A"). False with `error` when the hold queue cannot be read.
+using HoldFinder = std::function<bool(const std::set<std::string>& ids, std::map<std::string, std::string>& found,
+                                      std::string& error)>;
+
+// The real finder: scans DIR/hold.
+HoldFinder scan_hold_queue(const std::string& queue_directory);
+
+struct ViaHoldJob {
+  ExecOptions exec;  // postsuper, -c, batch size, stop flag (action is set per phase)
+  Verify verify;     // before holding
+  // Verifies a message found in hold again; the entry's queue and dir are hold's.
+  Verify verify_held;
+  HoldFinder find_held;
+  unsigned pause = 0;
+  std::function<void(unsigned)> sleep;
+  std::function<void(std::size_t handed, std::size_t done, std::size_t total, std::string_view what)> progress;
+};
+
+struct ViaHoldReport {
+  ExecReport report;                      // one result per planned ID
+  std::vector<std::string> left_on_hold;  // held by qpurge, neither deleted nor released
+};
+
+ViaHoldReport purge_via_hold(CommandRunner& runner, const ViaHoldJob& job, const std::vector<PlanEntry>& plan);
+
+// "printf '%s\n' ID... | postsuper [-c DIR] -H -".
+std::string release_command(const ExecOptions& exec, const std::vector<std::string>& ids);
+
+}  // namespace qpurge
+
+#endif  // QPURGE_VIA_HOLD_H_

@@ -1,0 +1,193 @@
+// config.cc - from Args to one validated RunConfig; see config.h.
+#include "qpurge/config.h"
+
+#include <charconv>
+#include <stdexcept>
+
+#include "qpurge/audit.h"
+#include "qpurge/escape.h"
+#include "qpurge/postfix_config.h"
+#include "qpurge/queue_id.h"
+#include "qpurge/selectors.h"
+
+namespace qpurge {
+namespace {
+
+// A whole decimal number in [lo, hi]; anything else is a usage error naming
+// the option.
+std::uint64_t number(const std::string& option, const std::string& text, std::uint64_t lo, std::uint64_t hi) {
+  std::uint64_t n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || n < lo || n > hi)
+    throw UsageError(option + " must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                     ", not '" + text_escaped(text) + "'");
+  return n;
+}
+
+template <typename T>
+void number_if(const std::optional<std::string>& text, const std::string& option, std::uint64_t lo,
+               std::uint64_t hi, T& out) {
+  if (text) out = static_cast<T>(number(option, *text, lo, hi));
+}
+
+Format parse_format(const std::string& f) {
+  if (f == "text") return Format::kText;
+  if (f == "ids") return Format::kIds;
+  if (f == "json") return Format::kJson;
+  throw UsageError("--format must be text, ids or json, not '" + text_escaped(f) + "'");
+}
+
+MixedPolicy parse_mixed(const std::string& m) {
+  if (m == "skip") return MixedPolicy::kSkip;
+  if (m == "include") return MixedPolicy::kInclude;
+  throw UsageError("--mixed must be skip or include, not '" + text_escaped(m) + "'");
+}
+
+Action parse_action_arg(const std::string& name) {
+  Action a;
+  if (!parse_action(name, a))
+    throw UsageError("--action must be delete, hold, release, requeue or expire, not '" + text_escaped(name) + "'");
+  return a;
+}
+
+void set_shape(const Args& args, RunConfig& c) {
+  bool shape_option = args.buckets || args.bucket_minutes || args.min_subdomains || args.width || args.linear ||
+                      args.parents;
+  if (!args.shape) {
+    if (shape_option) throw UsageError("--buckets, --bucket-minutes, --linear, --parents, --min-subdomains and --width go with --shape");
+    return;
+  }
+  if (*args.shape != "recipient" && *args.shape != "sender")
+    throw UsageError("--shape takes nothing or 'sender', not '" + text_escaped(*args.shape) + "'");
+  if (args.save_plan || args.apply_plan) throw UsageError("--shape only shows; it takes no plan file");
+  ShapeOptions so;
+  so.senders = *args.shape == "sender";
+  so.linear = args.linear;
+  so.parents = args.parents;
+  // Bucket bounds double each time: past 60 buckets they no longer fit.
+  number_if(args.buckets, "--buckets", 1, 60, so.buckets);
+  number_if(args.bucket_minutes, "--bucket-minutes", 1, 525600, so.bucket_minutes);
+  number_if(args.min_subdomains, "--min-subdomains", 1, 1000000, so.min_subdomains);
+  number_if(args.width, "--width", 1, 10000, so.width);
+  c.shape = so;
+  c.dry_run = true;
+}
+
+void set_limits(const Args& args, RunConfig& c) {
+  number_if(args.batch_size, "--batch-size", 1, kMaxBatchSize, c.batch_size);
+  number_if(args.max, "--max", 1, 1000000000, c.max);
+  number_if(args.threads, "--threads", 1, kMaxThreads, c.threads);
+  number_if(args.hold_pause, "--hold-pause", 0, 86400, c.hold_pause);
+  if (args.hold_pause && !args.via_hold) throw UsageError("--hold-pause goes with --via-hold");
+}
+
+void set_queues(const std::vector<std::string>& queues, RunConfig& c) {
+  for (const auto& q : queues)
+    if (!is_message_queue(q))
+      throw UsageError("--queue '" + text_escaped(q) + "': not a message queue (incoming, active, deferred, hold, maildrop)");
+  c.queues = queues;
+  if (c.queues.empty()) {
+    if (c.action == Action::kRelease) c.queues = {"hold"};
+    else c.queues = {"incoming", "active", "deferred", "hold"};
+  }
+}
+
+// A saved plan brings its criteria, action, place and queues; the options
+// may only repeat them.
+void take_plan(const Args& args, const PlanHeader& plan, RunConfig& c) {
+  if (!args.criteria.empty() || args.regex) throw UsageError("--apply-plan takes its criteria from the plan; give no selectors");
+  if (args.save_plan) throw UsageError("--apply-plan and --save-plan do not go together");
+  if (!args.queues.empty()) throw UsageError("--apply-plan acts on the plan's own queues; give no --queue");
+  Action plan_action;
+  if (!parse_action(plan.action, plan_action))
+    throw UsageError("the plan names an unknown action '" + text_escaped(plan.action) + "'");
+  if (args.action && parse_action_arg(*args.action) != plan_action)
+    throw UsageError("the plan was saved to " + plan.action + ", not to " + *args.action +
+                     "; nothing changed (save a new plan with --action " + *args.action + ")");
+  MixedPolicy plan_mixed = parse_mixed(plan.mixed);
+  if (args.mixed && parse_mixed(*args.mixed) != plan_mixed)
+    throw UsageError("the plan was saved with --mixed " + plan.mixed + "; give no other --mixed");
+  c.action = plan_action;
+  c.mixed = plan_mixed;
+  c.criteria = plan.criteria;
+  c.regex = plan.regex;
+  if (c.config_dir.empty()) c.config_dir = plan.config_directory;
+  c.plan_header = plan;
+  c.queues = plan.queues;
+}
+
+}  // namespace
+
+std::string_view mixed_name(MixedPolicy m) { return m == MixedPolicy::kInclude ? "include" : "skip"; }
+
+std::shared_ptr<const Matcher> build_matcher(const std::vector<PlanCriterion>& criteria, bool regex) {
+  auto m = std::make_shared<Matcher>();
+  for (const PlanCriterion& c : criteria) {
+    CriterionGroup g;
+    g.option = c.option;
+    if (c.option == "--all") {
+      g.alternatives.push_back(make_all());
+      m->add(std::move(g));
+      continue;
+    }
+    const SelectorSpec* sel = find_selector(c.option, g.exclude);
+    if (!sel) throw UsageError("unknown selector " + text_escaped(c.option));
+    for (const std::string& v : c.values) {
+      try {
+        g.alternatives.push_back(sel->make(v, regex));
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(c.option + " '" + text_escaped(v) + "': " + e.what());
+      }
+      g.values.push_back(text_escaped(v));
+    }
+    m->add(std::move(g));
+  }
+  return m;
+}
+
+RunConfig make_config(const Args& args, const PlanHeader* plan) {
+  RunConfig c;
+  c.argv = args.argv;
+  c.criteria = args.criteria;
+  c.regex = args.regex;
+  c.config_dir = args.config_dir.value_or("");
+  c.queue_dir = args.queue_dir.value_or("");
+  c.all_instances = args.all_instances;
+  c.dry_run = args.dry_run;
+  c.yes = args.yes;
+  c.via_hold = args.via_hold;
+  c.save_plan = args.save_plan.value_or("");
+  c.apply_plan = args.apply_plan.value_or("");
+  c.audit_log = args.audit_log.value_or(kDefaultAuditLog);
+  c.postsuper = args.postsuper.value_or(kDefaultPostsuper);
+  c.postconf = args.postconf.value_or(kDefaultPostconf);
+  c.postmulti = args.postmulti.value_or(kDefaultPostmulti);
+  c.explain = args.explain;
+  c.detail = args.detail;
+  c.quiet = args.quiet;
+  c.verbose = args.verbose;
+  if (args.format) c.format = parse_format(*args.format);
+  if (args.mixed) c.mixed = parse_mixed(*args.mixed);
+  if (args.action) c.action = parse_action_arg(*args.action);
+  for (const auto* path : {&args.save_plan, &args.apply_plan, &args.audit_log, &args.postsuper, &args.postconf,
+                           &args.postmulti, &args.config_dir, &args.queue_dir})
+    if (*path && path->value().empty()) throw UsageError("an option that names a file or directory was given an empty value");
+  set_limits(args, c);
+  set_shape(args, c);
+  if (args.all_instances && (args.config_dir || args.queue_dir || args.save_plan || args.apply_plan))
+    throw UsageError("--all-instances takes no -c, --queue-dir, --save-plan or --apply-plan");
+  if (args.apply_plan && !plan) throw std::logic_error("make_config: --apply-plan without its plan");
+  if (plan) take_plan(args, *plan, c);
+  else set_queues(args.queues, c);
+  // Checked after the plan's action is known: a plan saved to release,
+  // applied with --via-hold, must not delete.
+  if (c.via_hold && c.action != Action::kDelete)
+    throw UsageError(std::string("--via-hold is a way to delete; it takes no other action") +
+                     (plan ? " (the plan was saved to " + plan->action + ")" : ""));
+  c.matcher = build_matcher(c.criteria, c.regex);
+  if (c.matcher->empty())
+    throw UsageError("no selector given: name what to select (--sender, --recipient, --domain, ...) or say --all");
+  return c;
+}
+
+}  // namespace qpurge

@@ -1,0 +1,102 @@
+// json_writer.cc - the one JSON writer; see json_writer.h.
+#include "qpurge/json_writer.h"
+
+#include <stdexcept>
+
+#include "qpurge/escape.h"
+
+namespace qpurge {
+
+void JsonWriter::before_value() {
+  if (key_pending_) {
+    key_pending_ = false;
+    return;
+  }
+  if (stack_.empty()) return;
+  if (stack_.back().object) throw std::logic_error("JsonWriter: a value where a key is due");
+  if (!stack_.back().empty) out_ += ", ";
+  stack_.back().empty = false;
+}
+
+JsonWriter& JsonWriter::begin_object() {
+  before_value();
+  out_ += '{';
+  stack_.push_back(Level{true});
+  return *this;
+}
+
+JsonWriter& JsonWriter::end_object() {
+  if (stack_.empty() || !stack_.back().object || key_pending_) throw std::logic_error("JsonWriter: unbalanced object");
+  stack_.pop_back();
+  out_ += '}';
+  return *this;
+}
+
+JsonWriter& JsonWriter::begin_array() {
+  before_value();
+  out_ += '[';
+  stack_.push_back(Level{false});
+  return *this;
+}
+
+JsonWriter& JsonWriter::end_array() {
+  if (stack_.empty() || stack_.back().object) throw std::logic_error("JsonWriter: unbalanced array");
+  stack_.pop_back();
+  out_ += ']';
+  return *this;
+}
+
+JsonWriter& JsonWriter::key(std::string_view name) {
+  if (stack_.empty() || !stack_.back().object || key_pending_) throw std::logic_error("JsonWriter: a key outside an object");
+  if (!stack_.back().empty) out_ += ", ";
+  stack_.back().empty = false;
+  append_json_string(out_, name);
+  out_ += ": ";
+  key_pending_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(std::string_view s) {
+  before_value();
+  append_json_string(out_, s);
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(bool b) {
+  before_value();
+  out_ += b ? "true" : "false";
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(std::int64_t n) {
+  before_value();
+  out_ += std::to_string(n);
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(std::uint64_t n) {
+  before_value();
+  out_ += std::to_string(n);
+  return *this;
+}
+
+JsonWriter& JsonWriter::null() {
+  before_value();
+  out_ += "null";
+  return *this;
+}
+
+JsonWriter& JsonWriter::raw(std::string_view json) {
+  before_value();
+  out_ += json;
+  return *this;
+}
+
+JsonWriter& JsonWriter::field_strings(std::string_view name, const std::vector<std::string>& values) {
+  key(name);
+  begin_array();
+  for (const std::string& v : values) value(v);
+  return end_array();
+}
+
+}  // namespace qpurge

@@ -1,0 +1,413 @@
+// purge.cc - the engine of one run; see purge.h.
+#include "qpurge/purge.h"
+
+#include <stdexcept>
+
+#include "qpurge/escape.h"
+#include "qpurge/json_writer.h"
+#include "qpurge/output.h"
+#include "qpurge/plan_file.h"
+#include "qpurge/postfix_config.h"
+#include "qpurge/via_hold.h"
+
+namespace qpurge {
+namespace {
+
+// A fatal condition before anything changed.
+class Fatal : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+Outcome outcome(Outcome::Kind kind, std::size_t planned = 0, bool changed = false) {
+  Outcome o;
+  o.kind = kind;
+  o.planned = planned;
+  o.changed = changed;
+  return o;
+}
+
+// Keeps the entries to act on or to save, or streams them to the printer.
+class Collector : public PlanSink {
+ public:
+  Collector(const RunConfig& c, Printer& p, bool keep) : c_(c), p_(p), keep_(keep) {}
+  void on_entry(PlanEntry&& e) override {
+    if (c_.dry_run && !c_.shape) view.add(e);
+    if (keep_) entries.push_back(std::move(e));
+    else p_.entry(e);
+  }
+  void on_mixed_skipped(PlanEntry&& e) override {
+    if (c_.dry_run && c_.explain && !c_.shape) p_.mixed_skipped(e);
+  }
+  void on_problem(const ScanRecord& r) override { p_.problem(r.info.id.empty() ? *r.info.dir : r.info.path(), r.error); }
+  void on_file() override { p_.scan_progress(++files_); }
+  std::vector<PlanEntry> entries;
+  SelectionView view;
+
+ private:
+  const RunConfig& c_;
+  Printer& p_;
+  bool keep_;
+  std::uint64_t files_ = 0;
+};
+
+std::string summary_line(const PlanCounts& c, MixedPolicy mixed) {
+  std::string s = "scanned " + std::to_string(c.scan.messages) + " messages";
+  s += "; selected " + std::to_string(c.selected) + " (" + std::to_string(c.selected_recipients) + " matching recipients)";
+  s += "; skipped as mixed " + std::to_string(c.mixed_skipped);
+  if (mixed == MixedPolicy::kInclude) s += " (included as mixed " + std::to_string(c.mixed_included) + ")";
+  s += "; in progress " + std::to_string(c.scan.in_progress);
+  s += "; unreadable " + std::to_string(c.scan.unreadable + c.scan.not_regular + c.scan.bad_directories);
+  return s;
+}
+
+void write_criteria(JsonWriter& w, const std::vector<PlanCriterion>& criteria) {
+  w.key("criteria").begin_array();
+  for (const PlanCriterion& c : criteria) w.begin_object().field("option", c.option).field_strings("values", c.values).end_object();
+  w.end_array();
+}
+
+}  // namespace
+
+struct Purge::State {
+  const RunConfig& c;
+  System& sys;
+  CommandRunner& runner;
+  Printer& p;
+  std::string queue_dir;
+  PlanOptions popt;
+  std::vector<PlanEntry> entries;
+  PlanCounts counts;
+  std::string summary;
+  bool partial = false;  // files skipped or undecided: never "done"
+
+  void resolve_queue();
+  void check_may_act(bool have_instance, const std::string& instance_dir, const std::string& error);
+  void scan(Collector& sink);
+  std::optional<Outcome> show(Collector& sink);
+  void save_plan();
+  bool confirm();
+  void begin_record(JsonWriter& w, const char* event);
+  std::unique_ptr<AuditSink> record_intent();
+  ExecReport execute(ViaHoldReport& held);
+  void report(const ExecReport& rep, const ViaHoldReport& held);
+  bool record_result(AuditSink& audit, const ExecReport& rep, const std::string& result);
+  Verify verifier(QueueFileRereader& rereader);
+  Outcome finish(const ExecReport& rep, bool recorded);
+};
+
+// Where the queue is, and whether postsuper would act on the same one.
+void Purge::State::resolve_queue() {
+  std::string instance_dir, error;
+  queue_dir = c.queue_dir;
+  // A copy of a spool that is only read needs no instance.
+  bool have_instance = (queue_dir.empty() || c.acting()) &&
+                       postconf_value(runner, c.postconf, c.config_dir, "queue_directory", instance_dir, error);
+  if (queue_dir.empty()) {
+    if (!have_instance) throw Fatal("cannot find the queue directory: " + error);
+    queue_dir = instance_dir;
+  }
+  if (c.plan_header) {
+    if (c.plan_header->host != sys.hostname())
+      throw Fatal("the plan was made on host " + c.plan_header->host + ", not on this one (" + sys.hostname() + ")");
+    if (!same_directory(queue_dir, c.plan_header->queue_directory))
+      throw Fatal("the plan was made for queue directory " + c.plan_header->queue_directory + ", not " + queue_dir);
+  }
+  if (c.acting()) check_may_act(have_instance, instance_dir, error);
+}
+
+void Purge::State::check_may_act(bool have_instance, const std::string& instance_dir, const std::string& error) {
+  if (sys.effective_uid() != 0)
+    throw Fatal("acting on the queue is reserved for the superuser, as postsuper is; use --dry-run to look");
+  std::string why;
+  if (!sys.can_execute(c.postsuper, why)) throw Fatal(why);
+  if (!have_instance) throw Fatal("cannot tell which queue postsuper would act on: " + error);
+  if (!same_directory(queue_dir, instance_dir))
+    throw Fatal("--queue-dir " + queue_dir + " is not the queue directory of the instance postsuper acts on (" +
+                instance_dir + "); it can be read with --dry-run but never purged");
+}
+
+void Purge::State::scan(Collector& sink) {
+  if (c.plan_header) {
+    entries = c.planned;
+    summary = "plan " + c.apply_plan + " from " + format_time(c.plan_header->created) + ": " +
+              std::to_string(entries.size()) + " messages";
+    return;
+  }
+  ScanOptions scan;
+  scan.queue_directory = queue_dir;
+  scan.queues = c.queues;
+  scan.threads = c.threads;
+  std::string error;
+  bool ok = build_plan(scan, *c.matcher, popt, sink, counts, error);
+  p.clear_progress();
+  if (!ok) throw Fatal(error);
+  entries = std::move(sink.entries);
+  partial = counts.scan.unreadable + counts.scan.not_regular + counts.scan.bad_directories > 0;
+  summary = summary_line(counts, c.mixed);
+}
+
+void Purge::State::save_plan() {
+  PlanHeader h;
+  h.created = popt.now;
+  h.host = sys.hostname();
+  h.queue_directory = queue_dir;
+  h.config_directory = c.config_dir;
+  h.action = std::string(action_info(c.action).name);
+  h.mixed = std::string(mixed_name(c.mixed));
+  h.regex = c.regex;
+  h.queues = c.queues;
+  h.criteria = c.criteria;
+  std::string error;
+  if (!sys.write_file(c.save_plan, plan_to_json(h, entries), error)) throw Fatal("cannot write the plan: " + error);
+  for (const auto& e : entries) p.entry(e);
+  p.summary("plan saved to " + c.save_plan + ": " + summary);
+}
+
+// The run ends after planning: a saved plan, a shape, a dry run, or nothing to do.
+std::optional<Outcome> Purge::State::show(Collector& sink) {
+  const std::size_t selected = c.acting() || !c.save_plan.empty() ? entries.size() : counts.selected;
+  const Outcome::Kind shown = selected == 0 ? Outcome::Kind::kNothing
+                              : partial     ? Outcome::Kind::kPartial
+                                            : Outcome::Kind::kDone;
+  if (!c.save_plan.empty()) {
+    if (auto refusal = over_max(selected, c.max)) throw Fatal(*refusal);  // before the file is written
+    save_plan();
+    return outcome(shown, selected);
+  }
+  if (c.shape) {
+    p.finish_plan(summary);
+    return outcome(shown, selected);
+  }
+  if (c.dry_run) {
+    for (const auto& e : entries) p.entry(e);  // a plan file's messages
+    p.summary("dry run: " + summary);
+    std::string view = sink.view.render(popt.now);
+    for (std::size_t nl; (nl = view.find('\n')) != std::string::npos; view.erase(0, nl + 1)) p.summary(view.substr(0, nl));
+    return outcome(shown, selected);
+  }
+  if (entries.empty()) {
+    p.summary(summary + "; nothing to " + std::string(action_info(c.action).name));
+    return outcome(partial ? Outcome::Kind::kPartial : Outcome::Kind::kNothing);
+  }
+  return std::nullopt;
+}
+
+bool Purge::State::confirm() {
+  if (!sys.stdin_is_terminal() || c.yes) return true;
+  if (c.format == Format::kText)
+    for (const auto& e : entries) p.entry(e);
+  p.summary(summary);
+  p.flush();
+  const ActionInfo& act = action_info(c.action);
+  return sys.confirm(std::string(act.name) + (c.via_hold ? " (via hold)" : "") + " these " +
+                     std::to_string(entries.size()) + " messages" + (c.instance.empty() ? "" : " on " + c.instance) + "?");
+}
+
+void Purge::State::begin_record(JsonWriter& w, const char* event) {
+  w.begin_object().field("event", event).field("time", sys.now()).field("run", sys.run_id());
+  w.field("user", sys.user());
+  std::string sudo = sys.sudo_user();
+  w.key("sudo_user");
+  if (sudo.empty()) w.null();
+  else w.value(sudo);
+  w.field("host", sys.hostname()).field_strings("argv", c.argv);
+  if (!c.instance.empty()) w.field("instance", c.instance);
+  w.field("action", action_info(c.action).name).field("via_hold", c.via_hold);
+  w.field("queue_directory", queue_dir);
+  write_criteria(w, c.criteria);
+}
+
+// The record of intent is on disk before anything changes.
+std::unique_ptr<AuditSink> Purge::State::record_intent() {
+  std::string error;
+  std::unique_ptr<AuditSink> audit = sys.open_audit_log(c.audit_log, error);
+  std::string line;
+  JsonWriter w(line);
+  begin_record(w, "intent");
+  w.key("ids").begin_array();
+  for (const PlanEntry& e : entries) w.value(e.queue + "/" + e.id);
+  w.end_array().end_object();
+  line += '\n';
+  if (!audit || !audit->append(line, error))
+    throw Fatal(error + "; nothing changed (use --audit-log FILE to name a writable log)");
+  return audit;
+}
+
+Verify Purge::State::verifier(QueueFileRereader& rereader) {
+  return [this, &rereader](const PlanEntry& e) { return reverify(rereader, queue_dir, e, *c.matcher, popt); };
+}
+
+ExecReport Purge::State::execute(ViaHoldReport& held) {
+  sys.catch_stop_signals();
+  ExecOptions eo;
+  eo.postsuper = c.postsuper;
+  eo.config_dir = c.config_dir;
+  eo.batch_size = c.batch_size;
+  eo.action = c.action;
+  eo.stop = &sys.stop_flag();
+  QueueFileRereader rereader(queue_dir);
+  const ActionInfo& act = action_info(c.action);
+  auto progress = [this](std::size_t h, std::size_t d, std::size_t total, std::string_view what) {
+    p.purge_progress(h, d, total, what);
+  };
+  if (!c.via_hold)
+    return execute_plan(runner, eo, entries, verifier(rereader),
+                        [&](std::size_t h, std::size_t d) { progress(h, d, entries.size(), act.name); });
+  ViaHoldJob job;
+  job.exec = eo;
+  job.verify = job.verify_held = verifier(rereader);
+  job.find_held = scan_hold_queue(queue_dir);
+  job.pause = c.hold_pause;
+  job.sleep = [this](unsigned s) { sys.sleep_seconds(s); };
+  job.progress = progress;
+  held = purge_via_hold(runner, job, entries);
+  return held.report;
+}
+
+void Purge::State::report(const ExecReport& rep, const ViaHoldReport& held) {
+  p.clear_progress();
+  const ActionInfo& act = action_info(c.action);
+  for (const IdResult& r : rep.results) p.result(r, act);
+  p.flush();
+  for (const auto& w : rep.warnings) p.warning("postsuper said: " + w);
+  if (!rep.stopped.empty()) {
+    p.warning("stopped: " + rep.stopped + "; no further postsuper run was started");
+    if (std::size_t n = rep.count(IdOutcome::kNotAttempted))
+      p.warning(std::to_string(n) + " messages were not attempted; find out what happened to postsuper (see the mail "
+                "log), then run the same qpurge command again: it plans afresh");
+  }
+  if (!held.left_on_hold.empty()) {
+    ExecOptions eo;
+    eo.postsuper = c.postsuper;
+    eo.config_dir = c.config_dir;
+    p.warning(std::to_string(held.left_on_hold.size()) + " messages qpurge put on hold are still there; to release them: " +
+              release_command(eo, held.left_on_hold));
+  }
+}
+
+bool Purge::State::record_result(AuditSink& audit, const ExecReport& rep, const std::string& result) {
+  std::string line;
+  JsonWriter w(line);
+  begin_record(w, "result");
+  w.field("summary", result);
+  w.key("results").begin_array();
+  for (const IdResult& r : rep.results) {
+    w.begin_object();
+    write_result_fields(w, r);
+    w.end_object();
+  }
+  w.end_array().end_object();
+  line += '\n';
+  std::string error;
+  if (audit.append(line, error)) return true;
+  p.warning("the audit record of what was done could not be written: " + error +
+            "; what was done is only in this output and in syslog");
+  return false;
+}
+
+Outcome Purge::State::finish(const ExecReport& rep, bool recorded) {
+  const std::size_t done = rep.count(IdOutcome::kDone);
+  bool all = done == rep.results.size() && !rep.totals_mismatch && !rep.interrupted && rep.stopped.empty();
+  return outcome(all && !partial && recorded ? Outcome::Kind::kDone : Outcome::Kind::kPartial, entries.size(), done > 0);
+}
+
+Purge::Purge(const RunConfig& config, System& system, CommandRunner& runner, Printer& printer)
+    : s_(new State{config, system, runner, printer, {}, {}, {}, {}, {}}) {}
+Purge::~Purge() = default;
+
+std::size_t Purge::planned() const { return s_->entries.size(); }
+
+std::optional<Outcome> Purge::plan() {
+  State& s = *s_;
+  try {
+    s.resolve_queue();
+    s.popt.mixed = s.c.mixed;
+    s.popt.explain = s.c.explain;
+    s.popt.detail = s.c.detail;
+    s.popt.now = s.sys.now();
+    Collector sink(s.c, s.p, s.c.acting() || !s.c.save_plan.empty() || s.c.plan_header.has_value());
+    s.scan(sink);
+    return s.show(sink);
+  } catch (const Fatal& e) {
+    s.p.fatal(e.what());
+    return outcome(Outcome::Kind::kFatal);
+  }
+}
+
+Outcome Purge::act() {
+  State& s = *s_;
+  std::unique_ptr<AuditSink> audit;
+  try {
+    if (!s.confirm()) {
+      s.p.note("nothing changed");
+      return outcome(Outcome::Kind::kNothing);
+    }
+    audit = s.record_intent();
+  } catch (const Fatal& e) {
+    s.p.fatal(e.what());
+    return outcome(Outcome::Kind::kFatal);
+  }
+  ViaHoldReport held;
+  ExecReport rep = s.execute(held);
+  if (s.sys.stop_flag()) rep.interrupted = true;
+  s.report(rep, held);
+  const std::string result = result_summary(rep, action_info(s.c.action));
+  bool recorded = s.record_result(*audit, rep, result);
+  std::string criteria;
+  JsonWriter cw(criteria);
+  cw.begin_object();
+  write_criteria(cw, s.c.criteria);
+  cw.end_object();
+  s.sys.syslog((s.c.instance.empty() ? "" : "[" + s.c.instance + "] ") + result + " (" + criteria + ")");
+  s.p.summary(s.summary);
+  s.p.summary(result);
+  s.p.flush();
+  return s.finish(rep, recorded);
+}
+
+std::optional<std::string> over_max(std::size_t planned, std::size_t max) {
+  if (max == 0 || planned <= max) return std::nullopt;
+  return "the plan has " + std::to_string(planned) + " messages, more than --max " + std::to_string(max) +
+         "; nothing changed";
+}
+
+Outcome run_purge(const RunConfig& config, System& system, CommandRunner& runner, Printer& printer) {
+  Purge purge(config, system, runner, printer);
+  std::optional<Outcome> shown = purge.plan();
+  std::size_t planned = shown ? shown->planned : purge.planned();
+  if (auto refusal = over_max(planned, config.max)) {
+    printer.fatal(*refusal);
+    return outcome(Outcome::Kind::kFatal, planned);
+  }
+  if (shown) return *shown;
+  return purge.act();
+}
+
+int exit_status(const Outcome& o) {
+  switch (o.kind) {
+    case Outcome::Kind::kDone: return kExitDone;
+    case Outcome::Kind::kNothing: return kExitNothing;
+    case Outcome::Kind::kFatal: return o.changed ? kExitPartial : kExitFatal;
+    case Outcome::Kind::kPartial: return kExitPartial;
+  }
+  return kExitPartial;
+}
+
+Outcome combine_outcomes(const std::vector<Outcome>& all) {
+  Outcome o;
+  bool fatal = false, partial = false, done = false;
+  for (const Outcome& x : all) {
+    o.changed |= x.changed;
+    o.planned += x.planned;
+    fatal |= x.kind == Outcome::Kind::kFatal;
+    partial |= x.kind == Outcome::Kind::kPartial;
+    done |= x.kind == Outcome::Kind::kDone;
+  }
+  if (fatal && !o.changed && !partial) o.kind = Outcome::Kind::kFatal;
+  else if (fatal || partial) o.kind = Outcome::Kind::kPartial;
+  else o.kind = done ? Outcome::Kind::kDone : Outcome::Kind::kNothing;
+  return o;
+}
+
+}  // namespace qpurge

@@ -1,0 +1,70 @@
+// selectors.cc - the table of selector options; see selectors.h.
+#include "qpurge/selectors.h"
+
+#include <stdexcept>
+
+namespace qpurge {
+namespace {
+
+std::int64_t duration_arg(const std::string& v) {
+  std::int64_t s;
+  if (!parse_duration(v, s)) throw std::invalid_argument("not a duration (e.g. 90m, 36h, 3d)");
+  return s;
+}
+
+std::int64_t size_arg(const std::string& v) {
+  std::int64_t b;
+  if (!parse_size(v, b)) throw std::invalid_argument("not a size (e.g. 500, 10k, 2M)");
+  return b;
+}
+
+}  // namespace
+
+const std::vector<SelectorSpec>& selector_specs() {
+  static const std::vector<SelectorSpec> kSpecs = {
+      {"sender", "ADDR", "envelope sender (MAILER-DAEMON or <> = the null sender)",
+       [](const std::string& v, bool re) { return make_sender(v, re); }, true},
+      {"recipient", "ADDR", "pending recipient (as the queue file holds it, after virtual alias expansion)",
+       [](const std::string& v, bool re) { return make_recipient(v, re); }, true},
+      {"domain", "D", "sender or pending recipient domain (.D = subdomains of D)",
+       [](const std::string& v, bool) { return make_domain(v); }, true},
+      {"sender-domain", "D", "sender domain", [](const std::string& v, bool) { return make_sender_domain(v); }, true},
+      {"recipient-domain", "D", "pending recipient domain",
+       [](const std::string& v, bool) { return make_recipient_domain(v); }, true},
+      {"older-than", "AGE", "arrived at least AGE ago (90m, 36h, 3d)",
+       [](const std::string& v, bool) { return make_older_than(duration_arg(v)); }, false},
+      {"younger-than", "AGE", "arrived less than AGE ago",
+       [](const std::string& v, bool) { return make_younger_than(duration_arg(v)); }, false},
+      {"min-size", "SIZE", "message size (as postqueue -j) at least SIZE (k, M suffixes; k = 1024)",
+       [](const std::string& v, bool) { return make_min_size(size_arg(v)); }, false},
+      {"max-size", "SIZE", "message size at most SIZE",
+       [](const std::string& v, bool) { return make_max_size(size_arg(v)); }, false},
+      {"reason", "REGEX", "the recipient's delay reason in the defer log matches (search, any case)",
+       [](const std::string& v, bool) { return make_reason(v); }, true},
+      {"sasl-user", "LOGIN", "submitted by this SASL login (exact)",
+       [](const std::string& v, bool) { return make_sasl_user(v); }, true},
+      {"client-address", "IP[/BITS]", "SMTP client address or CIDR block, IPv4 or IPv6",
+       [](const std::string& v, bool) { return make_client_address(v); }, true},
+      {"client-name", "NAME", "SMTP client host name (.NAME = subdomains)",
+       [](const std::string& v, bool) { return make_client_name(v); }, true},
+      {"helo", "NAME", "HELO/EHLO name (.NAME = subdomains)",
+       [](const std::string& v, bool) { return make_helo(v); }, true},
+      {"header", "'NAME: REGEX'", "a message header of that name matches (headers only, never the body)",
+       [](const std::string& v, bool) { return make_header(v); }, true},
+  };
+  return kSpecs;
+}
+
+const SelectorSpec* find_selector(std::string_view option, bool& exclude) {
+  exclude = false;
+  if (option.substr(0, 2) == "--") option.remove_prefix(2);
+  if (option.substr(0, 8) == "exclude-") {
+    exclude = true;
+    option.remove_prefix(8);
+  }
+  for (const SelectorSpec& s : selector_specs())
+    if (option == s.name && (!exclude || s.excludable)) return &s;
+  return nullptr;
+}
+
+}  // namespace qpurge

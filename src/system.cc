@@ -1,0 +1,167 @@
+// system.cc - the real System; see system.h.
+#include "qpurge/system.h"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <thread>
+
+#include "qpurge/audit.h"
+
+namespace qpurge {
+namespace {
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) { g_stop = true; }
+
+class FileAuditSink : public AuditSink {
+ public:
+  explicit FileAuditSink(const std::string& path) : log_(path) {}
+  bool open(std::string& error) { return log_.open(error); }
+  bool append(const std::string& line, std::string& error) override { return log_.append(line, error); }
+
+ private:
+  AuditLog log_;
+};
+
+std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+}  // namespace
+
+unsigned RealSystem::effective_uid() { return ::geteuid(); }
+
+bool RealSystem::can_execute(const std::string& path, std::string& error) {
+  if (::access(path.c_str(), X_OK) == 0) return true;
+  error = errno_text(path + ": cannot execute");
+  return false;
+}
+
+bool RealSystem::stdin_is_terminal() { return ::isatty(STDIN_FILENO) == 1; }
+bool RealSystem::stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+bool RealSystem::confirm(const std::string& question) {
+  FILE* tty = std::fopen("/dev/tty", "r+");
+  if (!tty) return false;
+  std::fprintf(tty, "%s [y/N] ", question.c_str());
+  std::fflush(tty);
+  char buf[64] = {0};
+  bool yes = std::fgets(buf, sizeof buf, tty) && (buf[0] == 'y' || buf[0] == 'Y');
+  std::fclose(tty);
+  return yes;
+}
+
+std::string RealSystem::hostname() {
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  return host;
+}
+
+std::int64_t RealSystem::now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+std::string RealSystem::user() {
+  struct passwd* pw = ::getpwuid(::getuid());
+  return pw ? pw->pw_name : std::to_string(::getuid());
+}
+
+std::string RealSystem::sudo_user() {
+  const char* sudo = std::getenv("SUDO_USER");
+  return sudo ? sudo : "";
+}
+
+std::string RealSystem::run_id() {
+  static const std::string run = std::to_string(std::time(nullptr)) + "." + std::to_string(::getpid());
+  return run;
+}
+
+void RealSystem::syslog(const std::string& line) {
+  ::openlog("qpurge", LOG_PID, LOG_MAIL);
+  ::syslog(LOG_INFO, "%s", line.c_str());
+  ::closelog();
+}
+
+std::unique_ptr<AuditSink> RealSystem::open_audit_log(const std::string& path, std::string& error) {
+  auto sink = std::make_unique<FileAuditSink>(path);
+  if (!sink->open(error)) return nullptr;
+  return sink;
+}
+
+bool RealSystem::read_file(const std::string& path, std::string& text, std::string& error) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    error = errno_text(path);
+    return false;
+  }
+  text.clear();
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error = errno_text(path);
+      ::close(fd);
+      return false;
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return true;
+}
+
+// A temporary file beside the target, created exclusively, written, synced
+// and renamed over it: a symlink at `path` is replaced, never followed.
+bool RealSystem::write_file(const std::string& path, const std::string& data, std::string& error) {
+  std::string tmp = path + ".qpurge-" + std::to_string(::getpid()) + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+  if (fd < 0) {
+    error = errno_text(tmp);
+    return false;
+  }
+  std::size_t done = 0;
+  bool ok = true;
+  while (ok && done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) ok = false;
+    else done += static_cast<std::size_t>(n);
+  }
+  if (!ok || ::fsync(fd) != 0) {
+    error = errno_text(tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    error = errno_text(path);
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  return true;
+}
+
+void RealSystem::catch_stop_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+const std::atomic<bool>& RealSystem::stop_flag() { return g_stop; }
+
+void RealSystem::sleep_seconds(unsigned seconds) {
+  for (unsigned i = 0; i < seconds * 10 && !g_stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+}
+
+}  // namespace qpurge
