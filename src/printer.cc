@@ -133,6 +133,8 @@ void Printer::note(const std::string& line) {
   if (!config_.quiet) write_err("qpurge: " + text_prefix() + line + "\n");
 }
 
+void Printer::command(const std::string& line) { write_err("    " + line + "\n"); }
+
 void Printer::warning(const std::string& what) { write_err("qpurge: warning: " + text_prefix() + text_escaped(what) + "\n"); }
 
 void Printer::problem(const std::string& path, const std::string& what) {

@@ -281,8 +281,8 @@ void Purge::State::report(const ExecReport& rep, const ViaHoldReport& held) {
     ExecOptions eo;
     eo.postsuper = c.postsuper;
     eo.config_dir = c.config_dir;
-    p.warning(std::to_string(held.left_on_hold.size()) + " messages qpurge put on hold are still there; to release them: " +
-              release_command(eo, held.left_on_hold));
+    p.warning(std::to_string(held.left_on_hold.size()) + " messages qpurge put on hold are still there; to release them:");
+    p.command(release_command(eo, held.left_on_hold));
   }
 }
 

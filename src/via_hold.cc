@@ -113,6 +113,8 @@ std::string shell_quoted(const std::string& s) {
 
 }  // namespace
 
+// A hold queue that cannot be listed, in whole or in part, is a failure:
+// the IDs not found there would be misreported as gone.
 HoldFinder scan_hold_queue(const std::string& queue_directory) {
   return [queue_directory](const std::set<std::string>& ids, std::map<std::string, std::string>& found,
                            std::string& error) {
@@ -120,12 +122,19 @@ HoldFinder scan_hold_queue(const std::string& queue_directory) {
     scan.queue_directory = queue_directory;
     scan.queues = {"hold"};
     ScanStats stats;
-    return scan_queues(
+    std::string bad;
+    bool ok = scan_queues(
         scan, [](const FileInfo&, const Message&) { return std::any(); },
         [&](ScanRecord& r) {
-          if (ids.count(r.info.id) && r.info.dir) found[r.info.id] = *r.info.dir;
+          if (r.info.id.empty() && r.info.dir && bad.empty()) bad = *r.info.dir + ": " + r.error;
+          else if (ids.count(r.info.id) && r.info.dir) found[r.info.id] = *r.info.dir;
         },
         stats, error);
+    if (ok && stats.bad_directories) {
+      error = bad.empty() ? "hold: cannot be read" : bad;
+      return false;
+    }
+    return ok;
   };
 }
 

@@ -51,6 +51,10 @@ class Printer {
   void problem(const std::string& path, const std::string& what);  // "path: what"
   void fatal(const std::string& what);
   void note(const std::string& line);  // "qpurge: line" on standard error, unless --quiet
+  // A shell command for the operator to run, on a line of its own, not
+  // escaped: built only from queue IDs that were validated and from paths
+  // the operator gave, shell-quoted.
+  void command(const std::string& line);
 
   void scan_progress(std::uint64_t files);
   void purge_progress(std::size_t handed, std::size_t done, std::size_t total, std::string_view what);

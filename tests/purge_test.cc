@@ -1,0 +1,280 @@
+// purge_test.cc - the engine's destructive decisions, driven end to end
+// (arguments, configuration, engine, printers) with a fake System and a fake
+// Postfix acting on temporary spools. Every acting case has a dry-run twin
+// that asserts postsuper was never run.
+#include "qpurge/purge.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "qpurge/cli.h"
+#include "support/fake_postfix.h"
+#include "support/fake_system.h"
+#include "test_spool.h"
+
+namespace qpurge {
+namespace {
+
+using testing::FakePostfix;
+using testing::FakeSystem;
+using testing::TestSpool;
+
+class PurgeTest : public ::testing::Test {
+ protected:
+  void SetUp() override { pf.spools[""] = spool.root(); }
+
+  int run(std::vector<std::string> args) {
+    args.insert(args.begin(), "qpurge");
+    std::vector<const char*> argv;
+    for (const auto& a : args) argv.push_back(a.c_str());
+    out.str("");
+    err.str("");
+    return run_cli(static_cast<int>(argv.size()), argv.data(), sys, pf, out, err);
+  }
+  void put(const std::string& queue, const std::string& id, const std::string& sender,
+           std::vector<std::string> rcpts) {
+    spool.put_message(queue, id, testing::message(sender, std::move(rcpts)));
+  }
+  // Twenty deferred messages to bob@example.com, one to a@other.test.
+  void fill() {
+    for (int i = 0; i < 20; ++i) {
+      char id[16];
+      std::snprintf(id, sizeof id, "%02X278A74127", 0x10 + i);
+      put("deferred", id, "spam@bad.test", {"bob@example.com"});
+    }
+    put("deferred", "F0278A74127", "friend@good.test", {"a@other.test"});
+  }
+  std::size_t files_in(const std::string& queue) {
+    std::size_t n = 0;
+    for (auto& f : std::filesystem::recursive_directory_iterator(spool.root() + "/" + queue)) n += f.is_regular_file();
+    return n;
+  }
+
+  TestSpool spool;
+  FakeSystem sys;
+  FakePostfix pf;
+  std::ostringstream out, err;
+};
+
+TEST_F(PurgeTest, DeletesWhatMatchesAndRecordsIt) {
+  fill();
+  EXPECT_EQ(run({"--domain", "example.com", "--yes"}), kExitDone) << err.str();
+  EXPECT_EQ(files_in("deferred"), 1u);
+  EXPECT_EQ(pf.postsuper_runs(), 1);
+  ASSERT_EQ(sys.audit_lines.size(), 2u);
+  EXPECT_NE(sys.audit_lines[0].find("\"event\": \"intent\""), std::string::npos);
+  EXPECT_NE(sys.audit_lines[1].find("removed 20 of 20 planned"), std::string::npos);
+  ASSERT_EQ(sys.syslog_lines.size(), 1u);
+}
+
+TEST_F(PurgeTest, DryRunTwinNeverRunsPostsuper) {
+  fill();
+  EXPECT_EQ(run({"--domain", "example.com", "--dry-run"}), kExitDone) << err.str();
+  EXPECT_EQ(pf.postsuper_runs(), 0);
+  EXPECT_EQ(files_in("deferred"), 21u);
+  EXPECT_TRUE(sys.audit_lines.empty());
+  EXPECT_NE(out.str().find("selected 20"), std::string::npos) << out.str();
+}
+
+TEST_F(PurgeTest, NotRootIsRefusedBeforeAnythingChanges) {
+  fill();
+  sys.euid = 1000;
+  EXPECT_EQ(run({"--domain", "example.com", "--yes"}), kExitFatal);
+  EXPECT_NE(err.str().find("reserved for the superuser"), std::string::npos) << err.str();
+  EXPECT_EQ(pf.postsuper_runs(), 0);
+  EXPECT_TRUE(sys.audit_lines.empty());
+  EXPECT_EQ(run({"--domain", "example.com", "--dry-run"}), kExitDone);  // looking is allowed
+}
+
+TEST_F(PurgeTest, WithoutATerminalItProceedsWithoutAsking) {
+  fill();
+  EXPECT_EQ(run({"--domain", "example.com"}), kExitDone);
+  EXPECT_TRUE(sys.questions.empty());
+  EXPECT_EQ(files_in("deferred"), 1u);
+}
+
+TEST_F(PurgeTest, DeclinedPromptChangesNothing) {
+  fill();
+  sys.stdin_terminal = true;
+  sys.answer_yes = false;
+  EXPECT_EQ(run({"--domain", "example.com"}), kExitNothing);
+  ASSERT_EQ(sys.questions.size(), 1u);
+  EXPECT_EQ(sys.questions[0], "delete these 20 messages?");
+  EXPECT_EQ(pf.postsuper_runs(), 0);
+  EXPECT_TRUE(sys.audit_lines.empty());
+}
+
+TEST_F(PurgeTest, MaxExceededChangesNothing) {
+  fill();
+  EXPECT_EQ(run({"--domain", "example.com", "--max", "5", "--yes"}), kExitFatal);
+  EXPECT_NE(err.str().find("more than --max 5; nothing changed"), std::string::npos) << err.str();
+  EXPECT_EQ(pf.postsuper_runs(), 0);
+  EXPECT_EQ(run({"--domain", "example.com", "--max", "5", "--dry-run"}), kExitFatal);
+  EXPECT_EQ(pf.postsuper_runs(), 0);
+}
+
+TEST_F(PurgeTest, UnwritableAuditLogChangesNothing) {
+  fill();
+  sys.audit_open_fails = true;
+  EXPECT_EQ(run({"--domain", "example.com", "--yes"}), kExitFatal);
+  EXPECT_NE(err.str().find("nothing changed (use --audit-log FILE"), std::string::npos) << err.str();
+  EXPECT_EQ(pf.postsuper_runs(), 0);
+}
+
+TEST_F(PurgeTest, TornResultRecordIsLoudAndPartial) {
+  fill();
+  sys.audit_appends_before_failure = 1;  // the intent is written, the result is not
+  EXPECT_EQ(run({"--domain", "example.com", "--yes"}), kExitPartial);
+  EXPECT_NE(err.str().find("the audit record of what was done could not be written"), std::string::npos);
+  EXPECT_EQ(files_in("deferred"), 1u);
+}
+
+TEST_F(PurgeTest, DyingPostsuperStopsTheRun) {
+  fill();
+  pf.kill_on_run = 1;
+  EXPECT_EQ(run({"--domain", "example.com", "--batch-size", "7", "--yes", "--format", "json"}), kExitPartial);
+  EXPECT_EQ(pf.postsuper_runs(), 1) << "no postsuper run after one was killed";
+  EXPECT_EQ(files_in("deferred"), 20u);
+  EXPECT_NE(err.str().find("stopped: "), std::string::npos) << err.str();
+  std::size_t not_attempted = 0;
+  for (std::size_t p = 0; (p = out.str().find("\"not_attempted\"", p)) != std::string::npos; ++p) ++not_attempted;
+  EXPECT_EQ(not_attempted, 13u) << out.str();
+}
+
+TEST_F(PurgeTest, PostsuperExitingNonZeroStopsTheRun) {
+  fill();
+  pf.fail_exit_on_run = 1;
+  EXPECT_EQ(run({"--domain", "example.com", "--batch-size", "7", "--yes"}), kExitPartial);
+  EXPECT_EQ(pf.postsuper_runs(), 1);
+  EXPECT_EQ(files_in("deferred"), 21u);
+}
+
+TEST_F(PurgeTest, PostsuperUnderAnotherNameIsUnderstood) {
+  fill();
+  pf.program_name = "pfsuper";
+  EXPECT_EQ(run({"--domain", "example.com", "--postsuper", "/usr/local/sbin/pfsuper", "--yes"}), kExitDone)
+      << err.str() << out.str();
+}
+
+TEST_F(PurgeTest, ViaHoldDeletesThroughHold) {
+  fill();
+  EXPECT_EQ(run({"--domain", "example.com", "--via-hold", "--yes"}), kExitDone) << err.str() << out.str();
+  EXPECT_EQ(files_in("deferred"), 1u);
+  EXPECT_EQ(files_in("hold"), 0u);
+}
+
+TEST_F(PurgeTest, ViaHoldStopsWhenTheHoldQueueCannotBeScanned) {
+  fill();
+  // Once postsuper -h has moved them, the hold queue becomes unreadable.
+  pf.after_run = [this](int run) {
+    if (run != 1) return;
+    std::filesystem::rename(spool.root() + "/hold", spool.root() + "/hold.aside");
+    std::ofstream(spool.root() + "/hold") << "not a directory";
+  };
+  int status = run({"--domain", "example.com", "--queue", "deferred", "--via-hold", "--yes"});
+  EXPECT_EQ(status, kExitPartial) << err.str();
+  EXPECT_EQ(files_in("hold.aside"), 20u) << "held, and with no hold queue to scan, not deleted";
+  EXPECT_EQ(pf.postsuper_runs(), 1);
+  EXPECT_NE(err.str().find("stopped: cannot scan the hold queue"), std::string::npos) << err.str() << out.str();
+  EXPECT_NE(err.str().find("20 messages qpurge put on hold are still there; to release them:\n    printf '%s\\n' 10278A74127 "),
+            std::string::npos)
+      << err.str();
+  EXPECT_NE(err.str().find(" | '/usr/sbin/postsuper' -H -"), std::string::npos) << err.str();
+}
+
+TEST_F(PurgeTest, PlanSavedForAnotherActionIsRefused) {
+  fill();
+  EXPECT_EQ(run({"--domain", "example.com", "--action", "release", "--queue", "deferred", "--save-plan", "p.json"}),
+            kExitDone)
+      << err.str();
+  ASSERT_TRUE(sys.files.count("p.json"));
+  EXPECT_EQ(run({"--apply-plan", "p.json", "--via-hold", "--yes"}), kExitFatal);
+  EXPECT_NE(err.str().find("--via-hold is a way to delete"), std::string::npos) << err.str();
+  EXPECT_EQ(run({"--apply-plan", "p.json", "--action", "hold", "--yes"}), kExitFatal);
+  EXPECT_NE(err.str().find("the plan was saved to release, not to hold"), std::string::npos) << err.str();
+  EXPECT_EQ(pf.postsuper_runs(), 0);
+}
+
+TEST_F(PurgeTest, AppliedPlanNamesItsActionInThePrompt) {
+  fill();
+  sys.host = "mx.test";
+  ASSERT_EQ(run({"--domain", "example.com", "--action", "hold", "--queue", "deferred", "--save-plan", "p.json"}),
+            kExitDone);
+  sys.stdin_terminal = true;
+  sys.answer_yes = true;
+  EXPECT_EQ(run({"--apply-plan", "p.json"}), kExitDone) << err.str();
+  ASSERT_EQ(sys.questions.size(), 1u);
+  EXPECT_EQ(sys.questions[0], "hold these 20 messages?");
+  EXPECT_EQ(files_in("hold"), 20u);
+}
+
+TEST_F(PurgeTest, SavedPlanReplacesASymlinkInsteadOfFollowingIt) {
+  // The real write goes through RealSystem::write_file; see system_test.cc.
+  SUCCEED();
+}
+
+class InstancesTest : public PurgeTest {
+ protected:
+  void SetUp() override {
+    pf.spools["/etc/postfix"] = spool.root();
+    pf.spools["/etc/postfix-out"] = second.root();
+    pf.postmulti_output = "-               -               y         /etc/postfix\n"
+                          "postfix-out     mta             y         /etc/postfix-out\n";
+  }
+  TestSpool second;
+};
+
+TEST_F(InstancesTest, MaxCapsTheTotalBeforeAnyInstanceActs) {
+  put("deferred", "10278A74127", "s@x.test", {"bob@example.com"});
+  put("deferred", "20278A74127", "s@x.test", {"bob@example.com"});
+  put("deferred", "30278A74127", "s@x.test", {"bob@example.com"});
+  second.put_message("deferred", "40278A74127", testing::message("s@x.test", {"bob@example.com"}));
+  second.put_message("deferred", "50278A74127", testing::message("s@x.test", {"bob@example.com"}));
+  second.put_message("deferred", "60278A74127", testing::message("s@x.test", {"bob@example.com"}));
+  EXPECT_EQ(run({"--all-instances", "--domain", "example.com", "--action", "hold", "--max", "5", "--yes"}), kExitFatal);
+  EXPECT_EQ(pf.postsuper_runs(), 0);
+  EXPECT_NE(err.str().find("over all instances"), std::string::npos) << err.str();
+  EXPECT_EQ(run({"--all-instances", "--domain", "example.com", "--action", "hold", "--max", "6", "--yes"}), kExitDone)
+      << err.str();
+  EXPECT_EQ(pf.postsuper_runs(), 2);
+}
+
+TEST_F(InstancesTest, SecondInstanceFailingIsPartialAndNamed) {
+  put("deferred", "10278A74127", "s@x.test", {"bob@example.com"});
+  second.put_message("deferred", "40278A74127", testing::message("s@x.test", {"bob@example.com"}));
+  pf.fail_exit_on_run = 2;
+  EXPECT_EQ(run({"--all-instances", "--domain", "example.com", "--action", "hold", "--yes"}), kExitPartial);
+  EXPECT_NE(out.str().find("[postfix-out] 40278A74127  deferred  failed"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("[default] "), std::string::npos) << out.str();
+}
+
+TEST_F(InstancesTest, EveryFormatNamesTheInstance) {
+  put("deferred", "10278A74127", "s@x.test", {"bob@example.com"});
+  second.put_message("deferred", "40278A74127", testing::message("s@x.test", {"bob@example.com"}));
+  run({"--all-instances", "--domain", "example.com", "--dry-run", "--format", "ids"});
+  EXPECT_EQ(out.str(), "default 10278A74127\npostfix-out 40278A74127\n");
+  run({"--all-instances", "--domain", "example.com", "--dry-run", "--format", "json"});
+  EXPECT_EQ(out.str().rfind("{\"instance\": \"default\", ", 0), 0u) << out.str();
+  EXPECT_EQ(run({"--all-instances", "--domain", "example.com", "--action", "hold", "--yes", "--format", "json"}),
+            kExitDone);
+  EXPECT_NE(out.str().find("{\"instance\": \"postfix-out\", \"queue_name\": \"deferred\", \"queue_id\": \"40278A74127\", "
+                           "\"result\": \"done\"}"),
+            std::string::npos)
+      << out.str();
+}
+
+TEST(ExitStatusTest, OverInstances) {
+  using K = Outcome::Kind;
+  auto o = [](K k, bool changed) { return Outcome{k, changed, 0}; };
+  EXPECT_EQ(exit_status(combine_outcomes({o(K::kDone, true), o(K::kDone, true)})), kExitDone);
+  EXPECT_EQ(exit_status(combine_outcomes({o(K::kDone, true), o(K::kNothing, false)})), kExitDone);
+  EXPECT_EQ(exit_status(combine_outcomes({o(K::kNothing, false), o(K::kNothing, false)})), kExitNothing);
+  EXPECT_EQ(exit_status(combine_outcomes({o(K::kFatal, false), o(K::kNothing, false)})), kExitFatal);
+  EXPECT_EQ(exit_status(combine_outcomes({o(K::kDone, true), o(K::kFatal, false)})), kExitPartial);
+  EXPECT_EQ(exit_status(combine_outcomes({o(K::kPartial, true), o(K::kDone, true)})), kExitPartial);
+}
+
+}  // namespace
+}  // namespace qpurge

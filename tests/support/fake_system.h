@@ -1,0 +1,95 @@
+// fake_system.h - a System for unit tests: every answer set by the test,
+// every side effect recorded.
+#ifndef QPURGE_TESTS_SUPPORT_FAKE_SYSTEM_H_
+#define QPURGE_TESTS_SUPPORT_FAKE_SYSTEM_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "qpurge/system.h"
+
+namespace qpurge::testing {
+
+class FakeSystem : public System {
+ public:
+  unsigned euid = 0;
+  bool postsuper_executable = true;
+  bool stdin_terminal = false;
+  bool answer_yes = false;
+  std::vector<std::string> questions;
+  std::string host = "mx.test";
+  std::int64_t clock = 1795344810 + 86400;
+  std::vector<std::string> syslog_lines;
+  std::vector<std::string> audit_lines;
+  bool audit_open_fails = false;
+  int audit_appends_before_failure = -1;  // -1: never fails
+  std::map<std::string, std::string> files;
+  std::atomic<bool> stop{false};
+  bool stop_signals_caught = false;
+  std::vector<unsigned> sleeps;
+
+  unsigned effective_uid() override { return euid; }
+  bool can_execute(const std::string& path, std::string& error) override {
+    if (postsuper_executable) return true;
+    error = path + ": cannot execute: No such file or directory";
+    return false;
+  }
+  bool stdin_is_terminal() override { return stdin_terminal; }
+  bool stderr_is_terminal() override { return false; }
+  bool confirm(const std::string& question) override {
+    questions.push_back(question);
+    return answer_yes;
+  }
+  std::string hostname() override { return host; }
+  std::int64_t now() override { return clock; }
+  std::string user() override { return "root"; }
+  std::string sudo_user() override { return ""; }
+  std::string run_id() override { return "1.2"; }
+  void syslog(const std::string& line) override { syslog_lines.push_back(line); }
+  std::unique_ptr<AuditSink> open_audit_log(const std::string& path, std::string& error) override {
+    if (audit_open_fails) {
+      error = "audit log " + path + ": Permission denied";
+      return nullptr;
+    }
+    return std::make_unique<Sink>(*this);
+  }
+  bool read_file(const std::string& path, std::string& text, std::string& error) override {
+    auto it = files.find(path);
+    if (it == files.end()) {
+      error = path + ": No such file or directory";
+      return false;
+    }
+    text = it->second;
+    return true;
+  }
+  bool write_file(const std::string& path, const std::string& data, std::string&) override {
+    files[path] = data;
+    return true;
+  }
+  void catch_stop_signals() override { stop_signals_caught = true; }
+  const std::atomic<bool>& stop_flag() override { return stop; }
+  void sleep_seconds(unsigned s) override { sleeps.push_back(s); }
+
+ private:
+  class Sink : public AuditSink {
+   public:
+    explicit Sink(FakeSystem& s) : s_(s) {}
+    bool append(const std::string& line, std::string& error) override {
+      if (s_.audit_appends_before_failure == 0) {
+        error = "audit log: No space left on device (the partial record was rolled back)";
+        return false;
+      }
+      if (s_.audit_appends_before_failure > 0) --s_.audit_appends_before_failure;
+      s_.audit_lines.push_back(line);
+      return true;
+    }
+
+   private:
+    FakeSystem& s_;
+  };
+};
+
+}  // namespace qpurge::testing
+
+#endif  // QPURGE_TESTS_SUPPORT_FAKE_SYSTEM_H_
