@@ -4,111 +4,52 @@
 #include <nlohmann/json.hpp>
 
 #include "qpurge/escape.h"
+#include "qpurge/json_writer.h"
 #include "qpurge/queue_id.h"
 
 namespace qpurge {
+
 namespace {
 
-void field(std::string& out, const char* name, std::string_view value, bool comma = true) {
-  if (comma) out += ", ";
-  out += '"';
-  out += name;
-  out += "\": ";
-  append_json_string(out, value);
+void write_header(JsonWriter& w, const PlanHeader& h) {
+  w.field("qpurge_plan", 1).field("created", h.created);
+  w.field("host", text_escaped(h.host)).field("queue_directory", text_escaped(h.queue_directory));
+  w.field("config_directory", text_escaped(h.config_directory));
+  w.field("action", h.action).field("mixed", h.mixed).field("regex", h.regex).field_strings("queues", h.queues);
+  w.key("criteria").begin_array();
+  for (const PlanCriterion& c : h.criteria) {
+    std::vector<std::string> shown, hex;
+    for (const std::string& v : c.values) {
+      shown.push_back(text_escaped(v));
+      hex.push_back(to_hex(v));
+    }
+    w.begin_object().field("option", c.option).field_strings("values", shown).field_strings("values_hex", hex);
+    w.end_object();
+  }
+  w.end_array();
 }
 
-void number(std::string& out, const char* name, long long value) {
-  out += ", \"";
-  out += name;
-  out += "\": " + std::to_string(value);
+void write_message(JsonWriter& w, const PlanEntry& e) {
+  w.begin_object().field("queue_name", e.queue).field("queue_id", e.id).field("path", e.path());
+  w.field("inode", e.inode).field("arrival_time", e.arrival_time).field("message_size", e.message_size);
+  w.field("sender", text_escaped(e.sender)).field("sender_hex", to_hex(e.sender));
+  w.key("recipients").begin_array();
+  for (const PlanRecipient& r : e.recipients)
+    w.begin_object().field("address", text_escaped(r.address)).field("matched", r.matched).end_object();
+  w.end_array().end_object();
 }
 
 }  // namespace
 
-std::string to_hex(std::string_view bytes) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
-
-bool from_hex(std::string_view hex, std::string& bytes) {
-  auto val = [](char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  if (hex.size() % 2) return false;
-  bytes.clear();
-  for (std::size_t i = 0; i < hex.size(); i += 2) {
-    int hi = val(hex[i]), lo = val(hex[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    bytes.push_back(static_cast<char>(hi * 16 + lo));
-  }
-  return true;
-}
-
 std::string plan_to_json(const PlanHeader& h, const std::vector<PlanEntry>& entries) {
-  std::string out = "{\"qpurge_plan\": 1";
-  number(out, "created", h.created);
-  field(out, "host", text_escaped(h.host));
-  field(out, "queue_directory", text_escaped(h.queue_directory));
-  field(out, "config_directory", text_escaped(h.config_directory));
-  field(out, "action", h.action);
-  field(out, "mixed", h.mixed);
-  out += ", \"regex\": ";
-  out += h.regex ? "true" : "false";
-  out += ", \"queues\": [";
-  for (std::size_t i = 0; i < h.queues.size(); ++i) {
-    if (i) out += ", ";
-    append_json_string(out, h.queues[i]);
-  }
-  out += "],\n \"criteria\": [";
-  for (std::size_t i = 0; i < h.criteria.size(); ++i) {
-    const PlanCriterion& c = h.criteria[i];
-    out += i ? ",\n  {" : "\n  {";
-    field(out, "option", c.option, false);
-    out += ", \"values\": [";
-    for (std::size_t k = 0; k < c.values.size(); ++k) {
-      if (k) out += ", ";
-      append_json_string(out, text_escaped(c.values[k]));
-    }
-    out += "], \"values_hex\": [";
-    for (std::size_t k = 0; k < c.values.size(); ++k) {
-      if (k) out += ", ";
-      append_json_string(out, to_hex(c.values[k]));
-    }
-    out += "]}";
-  }
-  out += "],\n \"messages\": [";
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    const PlanEntry& e = entries[i];
-    out += i ? ",\n  {" : "\n  {";
-    field(out, "queue_name", e.queue, false);
-    field(out, "queue_id", e.id);
-    field(out, "path", e.path());
-    number(out, "inode", static_cast<long long>(e.inode));
-    number(out, "arrival_time", e.arrival_time);
-    number(out, "message_size", e.message_size);
-    field(out, "sender", text_escaped(e.sender));
-    field(out, "sender_hex", to_hex(e.sender));
-    out += ", \"recipients\": [";
-    for (std::size_t k = 0; k < e.recipients.size(); ++k) {
-      if (k) out += ", ";
-      out += "{";
-      field(out, "address", text_escaped(e.recipients[k].address), false);
-      out += ", \"matched\": ";
-      out += e.recipients[k].matched ? "true" : "false";
-      out += "}";
-    }
-    out += "]}";
-  }
-  out += "]}\n";
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  write_header(w, h);
+  w.key("messages").begin_array();
+  for (const PlanEntry& e : entries) write_message(w, e);
+  w.end_array().end_object();
+  out += '\n';
   return out;
 }
 

@@ -19,6 +19,11 @@ void append_text_escaped(std::string& out, std::string_view s);
 std::string text_escaped(std::string_view s);
 void append_json_string(std::string& out, std::string_view s);  // with the quotes
 
+// Bytes as lower-case hex digits, and back (false on an odd length or a
+// character that is not a hex digit).
+std::string to_hex(std::string_view bytes);
+bool from_hex(std::string_view hex, std::string& bytes);
+
 // ASCII lower case; other bytes unchanged (as Postfix and qshape compare).
 std::string ascii_lower(std::string_view s);
 

@@ -46,8 +46,6 @@ std::string plan_to_json(const PlanHeader& header, const std::vector<PlanEntry>&
 bool load_plan(const std::string& text, PlanHeader& header, std::vector<PlanEntry>& entries,
                std::string& error);
 
-std::string to_hex(std::string_view bytes);
-bool from_hex(std::string_view hex, std::string& bytes);
 
 }  // namespace qpurge
 
