@@ -43,8 +43,10 @@ std::string_view address_domain(std::string_view address);
 // becomes a quoted-string unless it is a dot-string: not empty, no leading,
 // trailing or double dot, no space, control character or one of ()<>@,;:\"[]
 // (bytes >= 0x80 are ordinary). In the quoted-string '"', '\' and CR get a
-// backslash. The null sender "" stays "" (postqueue spells it MAILER-DAEMON;
-// that is the printer's choice).
+// backslash. The null sender "" stays "" (showq substitutes empty_address_
+// recipient, MAILER-DAEMON, before quoting; that is the printer's choice).
+// Unlike showq, bytes that are not printable are not replaced with '?': the
+// result is exact, and escaping is the printers' job (escape.h).
 std::string external_address(std::string_view internal);
 
 // The stored form of a typed address: when the local part is exactly one

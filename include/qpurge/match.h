@@ -103,7 +103,8 @@ std::unique_ptr<Criterion> make_sender(std::string_view value, bool regex);
 std::unique_ptr<Criterion> make_recipient(std::string_view value, bool regex);
 // The recipient as it was before rewriting (virtual aliases, canonical maps):
 // the O record before the pending R record, or the R address itself when
-// there is none. --recipient looks at the rewritten address.
+// there is none (or it is empty). --recipient looks at the rewritten address.
+// postqueue -j does not show original recipients (tests/data/queue/dup_rcpt).
 std::unique_ptr<Criterion> make_original_recipient(std::string_view value, bool regex);
 std::unique_ptr<Criterion> make_sender_domain(std::string_view value);
 std::unique_ptr<Criterion> make_recipient_domain(std::string_view value);
