@@ -25,7 +25,6 @@ bool is_ascii(std::string_view s) {
 // `domain` is `pattern` (lower case), or with `subdomains` one of its
 // subdomains; ASCII case-insensitive.
 bool domain_matches(std::string_view domain, std::string_view pattern, bool subdomains) {
-  if (pattern.empty()) return false;
   if (!subdomains) return iequals(domain, pattern);
   if (domain.size() <= pattern.size() + 1) return false;
   std::string_view tail = domain.substr(domain.size() - pattern.size());
@@ -37,10 +36,12 @@ bool domain_matches(std::string_view domain, std::string_view pattern, bool subd
 // converted (when libidn2 cannot, it is compared only as it is).
 bool domain_matches_any_form(std::string_view domain, std::string_view pattern, std::string_view ascii,
                              bool subdomains) {
-  if (domain_matches(domain, pattern, subdomains) || domain_matches(domain, ascii, subdomains)) return true;
+  if (domain_matches(domain, pattern, subdomains)) return true;
+  if (!ascii.empty() && domain_matches(domain, ascii, subdomains)) return true;
   if (is_ascii(domain)) return false;
   std::string converted = domain_ascii_form(domain);
-  return domain_matches(converted, pattern, subdomains) || domain_matches(converted, ascii, subdomains);
+  if (converted.empty()) return false;
+  return domain_matches(converted, pattern, subdomains) || (!ascii.empty() && domain_matches(converted, ascii, subdomains));
 }
 
 // The A-label form of a lower-case domain pattern when it differs from it.

@@ -559,6 +559,10 @@ TEST(MatchTest, AddressesMatchAsTypedOrQuoted) {
       {"quotes are not wildcards", "\"a b\"@example.com", "ab@example.com", false},
       {"stray quote is literal", "a\"b@example.com", "ab@example.com", false},
       {"other domain", "\"a b\"@example.com", "a b@example.org", false},
+      {"empty domain", "user@", "user@", true},
+      {"empty domain is a domain", "user@", "user@example.com", false},
+      {"no domain", "root", "root", true},
+      {"no domain is not any domain", "root", "root@example.com", false},
   };
   for (const auto& c : cases) {
     Matcher r = one("--recipient", make_recipient(c.typed, false));
