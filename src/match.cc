@@ -8,13 +8,47 @@
 #include <boost/regex.hpp>
 #include <charconv>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 
 namespace qpurge {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+Truth truth(bool b) { return b ? Truth::kYes : Truth::kNo; }
 
+bool is_ascii(std::string_view s) {
+  for (char c : s)
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  return true;
+}
+
+// `domain` is `pattern` (lower case), or with `subdomains` one of its
+// subdomains; ASCII case-insensitive.
+bool domain_matches(std::string_view domain, std::string_view pattern, bool subdomains) {
+  if (!subdomains) return iequals(domain, pattern);
+  if (domain.size() <= pattern.size() + 1) return false;
+  std::string_view tail = domain.substr(domain.size() - pattern.size());
+  return domain[domain.size() - pattern.size() - 1] == '.' && iequals(tail, pattern);
+}
+
+// The same, trying the A-label forms too: `ascii` is the pattern's A-label
+// form ("" when it has none), and a stored domain with non-ASCII bytes is
+// converted (when libidn2 cannot, it is compared only as it is).
+bool domain_matches_any_form(std::string_view domain, std::string_view pattern, std::string_view ascii,
+                             bool subdomains) {
+  if (domain_matches(domain, pattern, subdomains)) return true;
+  if (!ascii.empty() && domain_matches(domain, ascii, subdomains)) return true;
+  if (is_ascii(domain)) return false;
+  std::string converted = domain_ascii_form(domain);
+  if (converted.empty()) return false;
+  return domain_matches(converted, pattern, subdomains) || (!ascii.empty() && domain_matches(converted, ascii, subdomains));
+}
+
+// The A-label form of a lower-case domain pattern when it differs from it.
+std::string other_form(std::string_view lower) {
+  std::string a = domain_ascii_form(lower);
+  return a == lower ? std::string() : a;
+}
 
 // "<addr>" -> "addr"; surrounding whitespace is a usage error, not trimmed.
 std::string_view strip_brackets(std::string_view v) {
@@ -22,9 +56,64 @@ std::string_view strip_brackets(std::string_view v) {
   return v;
 }
 
+boost::regex compile(std::string_view pattern) {
+  try {
+    return boost::regex(std::string(pattern), boost::regex::perl | boost::regex::icase);
+  } catch (const boost::regex_error& e) {
+    throw std::invalid_argument(std::string("bad regular expression: ") + e.what());
+  }
+}
+
+// Boost.Regex throws std::runtime_error when an expression is too complex for
+// the input; that is no answer, so it is kUndecided, never kNo.
+Truth search(const boost::regex& re, std::string_view text) {
+  try {
+    return truth(boost::regex_search(text.begin(), text.end(), re));
+  } catch (const std::runtime_error&) {
+    return Truth::kUndecided;
+  }
+}
+
+Truth whole_match(const boost::regex& re, std::string_view text) {
+  try {
+    return truth(boost::regex_match(text.begin(), text.end(), re));
+  } catch (const std::runtime_error&) {
+    return Truth::kUndecided;
+  }
+}
+
+// An exact address in one typed form: the local part (any case) and the
+// domain (any case, U-label or A-label).
+struct ExactAddress {
+  explicit ExactAddress(std::string_view a) {
+    std::size_t at = a.rfind('@');
+    if (at == std::string_view::npos) {
+      local = std::string(a);
+      return;
+    }
+    local = std::string(a.substr(0, at));
+    has_domain = true;
+    domain = ascii_lower(a.substr(at + 1));
+    ascii = other_form(domain);
+  }
+  bool matches(std::string_view address) const {
+    std::size_t at = address.rfind('@');
+    if (!has_domain) return at == std::string_view::npos && iequals(address, local);
+    return at != std::string_view::npos && iequals(address.substr(0, at), local) &&
+           domain_matches_any_form(address.substr(at + 1), domain, ascii, false);
+  }
+  std::string local;
+  bool has_domain = false;
+  std::string domain;  // lower case
+  std::string ascii;   // its A-label form when different
+};
+
 class AddressPattern {
  public:
   AddressPattern(std::string_view value, bool regex, bool allow_null) {
+    if (value.empty())
+      throw std::invalid_argument(allow_null ? "empty address: use MAILER-DAEMON or <> for the null sender"
+                                             : "empty address");
     if (allow_null && is_null_sender_spelling(value)) {
       null_ = true;
       return;
@@ -35,32 +124,25 @@ class AddressPattern {
       if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
         throw std::invalid_argument("control character in address");
     if (regex) {
-      try {
-        re_ = boost::regex(std::string(v), boost::regex::perl | boost::regex::icase);
-      } catch (const boost::regex_error& e) {
-        throw std::invalid_argument(std::string("bad regular expression: ") + e.what());
-      }
+      re_ = compile(v);
       regex_ = true;
-    } else {
-      lower_ = ascii_lower(v);
+      return;
     }
+    forms_.emplace_back(v);
+    if (std::string stored = internal_address(v); stored != v) forms_.emplace_back(stored);
   }
-  bool matches(std::string_view address) const {
-    if (null_) return address.empty();
-    if (regex_) {
-      try {
-        return boost::regex_match(address.begin(), address.end(), re_);
-      } catch (const std::runtime_error&) {  // expression too complex for this input
-        return false;
-      }
-    }
-    return iequals(address, lower_);
+  Truth matches(std::string_view address) const {
+    if (null_) return truth(address.empty());
+    if (regex_) return whole_match(re_, address);
+    for (const ExactAddress& f : forms_)
+      if (f.matches(address)) return Truth::kYes;
+    return Truth::kNo;
   }
 
  private:
   bool null_ = false;
   bool regex_ = false;
-  std::string lower_;
+  std::vector<ExactAddress> forms_;  // as typed, and unquoted when that differs
   boost::regex re_;
 };
 
@@ -68,7 +150,7 @@ class SenderCriterion : public Criterion {
  public:
   SenderCriterion(std::string_view v, bool regex) : p_(v, regex, true) {}
   Side side() const override { return Side::kMessage; }
-  bool test_message(const Subject& s) const override { return p_.matches(s.msg.sender_str()); }
+  Truth test_message(const Subject& s) const override { return p_.matches(s.msg.sender_str()); }
 
  private:
   AddressPattern p_;
@@ -76,21 +158,26 @@ class SenderCriterion : public Criterion {
 
 class RecipientCriterion : public Criterion {
  public:
-  RecipientCriterion(std::string_view v, bool regex) : p_(v, regex, false) {}
+  RecipientCriterion(std::string_view v, bool regex, bool original)
+      : p_(v, regex, false), original_(original) {}
   Side side() const override { return Side::kRecipient; }
-  bool test_recipient(const Subject& s, std::size_t i) const override {
-    return p_.matches(s.msg.str(s.msg.recipients[i].address));
+  Truth test_recipient(const Subject& s, std::size_t i) const override {
+    const Recipient& r = s.msg.recipients[i];
+    // An empty O record says nothing either: the address was not rewritten.
+    if (original_ && r.has_original && r.original.length > 0) return p_.matches(s.msg.str(r.original));
+    return p_.matches(s.msg.str(r.address));
   }
 
  private:
   AddressPattern p_;
+  bool original_;
 };
 
 class SenderDomainCriterion : public Criterion {
  public:
   explicit SenderDomainCriterion(std::string_view v) : d_(v) {}
   Side side() const override { return Side::kMessage; }
-  bool test_message(const Subject& s) const override { return d_.matches_address(s.msg.sender_str()); }
+  Truth test_message(const Subject& s) const override { return truth(d_.matches_address(s.msg.sender_str())); }
 
  private:
   DomainPattern d_;
@@ -100,8 +187,8 @@ class RecipientDomainCriterion : public Criterion {
  public:
   explicit RecipientDomainCriterion(std::string_view v) : d_(v) {}
   Side side() const override { return Side::kRecipient; }
-  bool test_recipient(const Subject& s, std::size_t i) const override {
-    return d_.matches_address(s.msg.str(s.msg.recipients[i].address));
+  Truth test_recipient(const Subject& s, std::size_t i) const override {
+    return truth(d_.matches_address(s.msg.str(s.msg.recipients[i].address)));
   }
 
  private:
@@ -113,9 +200,10 @@ class DomainCriterion : public Criterion {
  public:
   explicit DomainCriterion(std::string_view v) : d_(v) {}
   Side side() const override { return Side::kRecipient; }
-  bool test_message(const Subject& s) const override { return d_.matches_address(s.msg.sender_str()); }
-  bool test_recipient(const Subject& s, std::size_t i) const override {
-    return test_message(s) || d_.matches_address(s.msg.str(s.msg.recipients[i].address));
+  Truth test_message(const Subject& s) const override { return truth(d_.matches_address(s.msg.sender_str())); }
+  Truth test_recipient(const Subject& s, std::size_t i) const override {
+    return truth(d_.matches_address(s.msg.sender_str()) ||
+                 d_.matches_address(s.msg.str(s.msg.recipients[i].address)));
   }
 
  private:
@@ -125,32 +213,16 @@ class DomainCriterion : public Criterion {
 class AllCriterion : public Criterion {
  public:
   Side side() const override { return Side::kMessage; }
-  bool test_message(const Subject&) const override { return true; }
+  Truth test_message(const Subject&) const override { return Truth::kYes; }
 };
-
-boost::regex compile_search(std::string_view pattern) {
-  try {
-    return boost::regex(std::string(pattern), boost::regex::perl | boost::regex::icase);
-  } catch (const boost::regex_error& e) {
-    throw std::invalid_argument(std::string("bad regular expression: ") + e.what());
-  }
-}
-
-bool search(const boost::regex& re, std::string_view text) {
-  try {
-    return boost::regex_search(text.begin(), text.end(), re);
-  } catch (const std::runtime_error&) {
-    return false;
-  }
-}
 
 class AgeCriterion : public Criterion {
  public:
   AgeCriterion(std::int64_t seconds, bool older) : seconds_(seconds), older_(older) {}
   Side side() const override { return Side::kMessage; }
-  bool test_message(const Subject& s) const override {
+  Truth test_message(const Subject& s) const override {
     std::int64_t age = s.now - s.msg.arrival_time;
-    return older_ ? age >= seconds_ : age < seconds_;
+    return truth(older_ ? age >= seconds_ : age < seconds_);
   }
 
  private:
@@ -162,9 +234,9 @@ class SizeCriterion : public Criterion {
  public:
   SizeCriterion(std::int64_t bytes, bool min) : bytes_(bytes), min_(min) {}
   Side side() const override { return Side::kMessage; }
-  bool test_message(const Subject& s) const override {
-    std::int64_t size = s.msg.has_size_record ? s.msg.data_size : static_cast<std::int64_t>(s.file_size);
-    return min_ ? size >= bytes_ : size <= bytes_;
+  Truth test_message(const Subject& s) const override {
+    std::int64_t size = reported_message_size(s.msg, s.file_size);
+    return truth(min_ ? size >= bytes_ : size <= bytes_);
   }
 
  private:
@@ -174,11 +246,11 @@ class SizeCriterion : public Criterion {
 
 class ReasonCriterion : public Criterion {
  public:
-  explicit ReasonCriterion(std::string_view re) : re_(compile_search(re)) {}
+  explicit ReasonCriterion(std::string_view re) : re_(compile(re)) {}
   Side side() const override { return Side::kRecipient; }
   bool needs_reasons() const override { return true; }
-  bool test_recipient(const Subject& s, std::size_t i) const override {
-    if (!s.reasons || i >= s.reasons->size() || (*s.reasons)[i].empty()) return false;
+  Truth test_recipient(const Subject& s, std::size_t i) const override {
+    if (!s.reasons || i >= s.reasons->size() || (*s.reasons)[i].empty()) return Truth::kUnknown;
     return search(re_, (*s.reasons)[i]);
   }
 
@@ -192,9 +264,9 @@ class SaslUserCriterion : public Criterion {
     if (user_.empty()) throw std::invalid_argument("empty SASL user name");
   }
   Side side() const override { return Side::kMessage; }
-  bool test_message(const Subject& s) const override {
+  Truth test_message(const Subject& s) const override {
     const Attribute* a = s.msg.attribute("sasl_username");
-    return a && s.msg.str(a->value) == user_;
+    return truth(a && s.msg.str(a->value) == user_);
   }
 
  private:
@@ -205,12 +277,11 @@ class ClientAddressCriterion : public Criterion {
  public:
   explicit ClientAddressCriterion(std::string_view spec) {
     std::string text(spec);
-    int bits = -1;
+    std::string_view prefix;
+    bool has_prefix = false;
     if (std::size_t slash = text.find('/'); slash != std::string::npos) {
-      std::string_view b = std::string_view(text).substr(slash + 1);
-      auto [p, ec] = std::from_chars(b.data(), b.data() + b.size(), bits);
-      if (ec != std::errc() || p != b.data() + b.size() || b.empty())
-        throw std::invalid_argument("bad prefix length");
+      prefix = spec.substr(slash + 1);
+      has_prefix = true;
       text.resize(slash);
     }
     if (text.size() > 1 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
@@ -219,18 +290,28 @@ class ClientAddressCriterion : public Criterion {
     } else if (::inet_pton(AF_INET6, text.c_str(), addr_) == 1) {
       len_ = 16;
     } else {
-      throw std::invalid_argument("not an IPv4 or IPv6 address or CIDR block");
+      throw std::invalid_argument("not an IPv4 or IPv6 address or CIDR block: '" + std::string(spec) + "'");
     }
-    bits_ = bits < 0 ? static_cast<int>(len_ * 8) : bits;
-    if (bits_ > static_cast<int>(len_ * 8)) throw std::invalid_argument("prefix length too long");
+    const int max = static_cast<int>(len_ * 8);
+    bits_ = max;
+    if (!has_prefix) return;
+    // Digits only: from_chars would take a '-', and "-1" must not mean "all".
+    bool digits = !prefix.empty() && prefix.size() <= 3;
+    for (char c : prefix) digits &= c >= '0' && c <= '9';
+    int bits = -1;
+    if (digits) std::from_chars(prefix.data(), prefix.data() + prefix.size(), bits);
+    if (!digits || bits > max)
+      throw std::invalid_argument("bad prefix length in '" + std::string(spec) + "': expected a number from 0 to " +
+                                  std::to_string(max));
+    bits_ = bits;
   }
   Side side() const override { return Side::kMessage; }
-  bool test_message(const Subject& s) const override {
+  Truth test_message(const Subject& s) const override {
     for (const char* name : {"client_address", "log_client_address"}) {
       const Attribute* a = s.msg.attribute(name);
-      if (a && matches(s.msg.str(a->value))) return true;
+      if (a && matches(s.msg.str(a->value))) return Truth::kYes;
     }
-    return false;
+    return Truth::kNo;
   }
 
  private:
@@ -261,12 +342,12 @@ class HostAttributeCriterion : public Criterion {
   HostAttributeCriterion(std::string_view name, std::vector<const char*> attrs)
       : pattern_(name), attrs_(std::move(attrs)) {}
   Side side() const override { return Side::kMessage; }
-  bool test_message(const Subject& s) const override {
+  Truth test_message(const Subject& s) const override {
     for (const char* name : attrs_) {
       const Attribute* a = s.msg.attribute(name);
-      if (a && pattern_.matches_domain(s.msg.str(a->value))) return true;
+      if (a && pattern_.matches_domain(s.msg.str(a->value))) return Truth::kYes;
     }
-    return false;
+    return Truth::kNo;
   }
 
  private:
@@ -286,11 +367,12 @@ class HeaderCriterion : public Criterion {
         throw std::invalid_argument("bad header name");
     std::string_view re = spec.substr(colon + 1);
     while (!re.empty() && (re.front() == ' ' || re.front() == '\t')) re.remove_prefix(1);
-    re_ = compile_search(re);
+    re_ = compile(re);
   }
   Side side() const override { return Side::kMessage; }
   bool needs_headers() const override { return true; }
-  bool test_message(const Subject& s) const override {
+  Truth test_message(const Subject& s) const override {
+    bool undecided = false;
     for (const HeaderLine& h : s.msg.headers) {
       std::string_view line = s.msg.str(h.text);
       std::size_t colon = line.find(':');
@@ -300,9 +382,11 @@ class HeaderCriterion : public Criterion {
       if (!iequals(name, name_)) continue;
       std::string_view value = line.substr(colon + 1);
       while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-      if (search(re_, value)) return true;
+      Truth t = search(re_, value);
+      if (t == Truth::kYes) return t;
+      undecided |= t == Truth::kUndecided;
     }
-    return false;
+    return undecided ? Truth::kUndecided : Truth::kNo;
   }
 
  private:
@@ -310,17 +394,15 @@ class HeaderCriterion : public Criterion {
   boost::regex re_;
 };
 
-bool group_holds_message(const CriterionGroup& g, const Subject& s) {
-  for (const auto& c : g.alternatives)
-    if (c->test_message(s)) return true;
-  return false;
-}
-
-bool group_holds_recipient(const CriterionGroup& g, const Subject& s, std::size_t i) {
-  for (const auto& c : g.alternatives)
-    if (c->test_recipient(s, i)) return true;
-  return false;
-}
+// What a group of alternatives (ORed) says.
+struct GroupTruth {
+  bool yes = false;
+  bool undecided = false;  // some alternative was, and none said yes
+  bool unknown = false;
+  bool plain_no() const { return !yes && !undecided && !unknown; }
+  // A selector passes on yes only; an exclusion only on a plain no.
+  bool passes(bool exclude) const { return exclude ? plain_no() : yes; }
+};
 
 std::string group_label(const CriterionGroup& g) {
   std::string out = g.option;
@@ -333,21 +415,8 @@ std::string group_label(const CriterionGroup& g) {
 
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
-
-bool is_null_sender_spelling(std::string_view v) {
-  return v.empty() || v == "<>" || iequals(v, "MAILER-DAEMON");
-}
-
-std::string_view address_domain(std::string_view address) {
-  std::size_t at = address.rfind('@');
-  if (at == std::string_view::npos) return {};
-  return address.substr(at + 1);
+std::int64_t reported_message_size(const Message& msg, std::uint64_t file_size) {
+  return msg.has_size_record ? msg.data_size : static_cast<std::int64_t>(file_size);
 }
 
 DomainPattern::DomainPattern(std::string_view pattern) {
@@ -365,20 +434,21 @@ DomainPattern::DomainPattern(std::string_view pattern) {
   if (p.front() == '.' || p.find("..") != std::string_view::npos)
     throw std::invalid_argument("not a domain name: '" + std::string(pattern) + "'");
   domain_ = ascii_lower(p);
+  ascii_ = other_form(domain_);
 }
 
 bool DomainPattern::matches_domain(std::string_view domain) const {
-  if (!subdomains_) return iequals(domain, domain_);
-  if (domain.size() <= domain_.size() + 1) return false;
-  std::string_view tail = domain.substr(domain.size() - domain_.size());
-  return domain[domain.size() - domain_.size() - 1] == '.' && iequals(tail, domain_);
+  return domain_matches_any_form(domain, domain_, ascii_, subdomains_);
 }
 
 std::unique_ptr<Criterion> make_sender(std::string_view v, bool regex) {
   return std::make_unique<SenderCriterion>(v, regex);
 }
 std::unique_ptr<Criterion> make_recipient(std::string_view v, bool regex) {
-  return std::make_unique<RecipientCriterion>(v, regex);
+  return std::make_unique<RecipientCriterion>(v, regex, false);
+}
+std::unique_ptr<Criterion> make_original_recipient(std::string_view v, bool regex) {
+  return std::make_unique<RecipientCriterion>(v, regex, true);
 }
 std::unique_ptr<Criterion> make_sender_domain(std::string_view v) {
   return std::make_unique<SenderDomainCriterion>(v);
@@ -438,6 +508,16 @@ bool parse_size(std::string_view text, std::int64_t& bytes) {
   return parse_scaled(text, bytes, {{'k', 1024}, {'K', 1024}, {'M', 1024 * 1024}, {'G', 1024LL * 1024 * 1024}});
 }
 
+struct Matcher::GaveUp {
+  std::mutex mu;
+  std::vector<std::string> labels;
+};
+
+Matcher::Matcher() : gave_up_(std::make_unique<GaveUp>()) {}
+Matcher::~Matcher() = default;
+Matcher::Matcher(Matcher&&) noexcept = default;
+Matcher& Matcher::operator=(Matcher&&) noexcept = default;
+
 void Matcher::add(CriterionGroup group) {
   if (!group.alternatives.empty()) group.side = group.alternatives.front()->side();
   groups_.push_back(std::move(group));
@@ -463,16 +543,57 @@ bool Matcher::has_recipient_side() const {
   return false;
 }
 
+void Matcher::note_undecided(const CriterionGroup& g, std::size_t i) const {
+  if (!gave_up_) return;
+  std::string label = i < g.values.size() ? g.option + " " + g.values[i] : group_label(g);
+  std::lock_guard<std::mutex> lock(gave_up_->mu);
+  for (const auto& l : gave_up_->labels)
+    if (l == label) return;
+  gave_up_->labels.push_back(std::move(label));
+}
+
+std::vector<std::string> Matcher::undecided_patterns() const {
+  if (!gave_up_) return {};
+  std::lock_guard<std::mutex> lock(gave_up_->mu);
+  return gave_up_->labels;
+}
+
+namespace {
+
+void combine(GroupTruth& g, Truth t) {
+  g.yes |= t == Truth::kYes;
+  g.undecided |= t == Truth::kUndecided;
+  g.unknown |= t == Truth::kUnknown;
+}
+
+}  // namespace
+
 Verdict Matcher::evaluate(const Subject& s, bool explain) const {
   Verdict v;
   bool ok = true;
+  auto test = [&](const CriterionGroup& g, auto&& one) {
+    GroupTruth t;
+    for (std::size_t i = 0; i < g.alternatives.size() && !t.yes; ++i) {
+      Truth r = one(*g.alternatives[i]);
+      if (r == Truth::kUndecided) note_undecided(g, i);
+      combine(t, r);
+    }
+    if (t.yes) t.undecided = t.unknown = false;
+    v.undecided |= t.undecided;
+    v.reason_unknown |= t.unknown;
+    return t;
+  };
   for (const auto& g : groups_) {
     if (g.side != Side::kMessage) continue;
-    bool holds = group_holds_message(g, s);
-    bool pass = g.exclude ? !holds : holds;
-    if (explain)
-      v.explain.push_back((g.exclude ? "exclude " : "") + group_label(g) + ": " +
-                          (pass ? "passed" : "failed"));
+    GroupTruth t = test(g, [&](const Criterion& c) { return c.test_message(s); });
+    bool pass = t.passes(g.exclude);
+    if (explain) {
+      std::string line = (g.exclude ? "exclude " : "") + group_label(g) + ": ";
+      if (t.undecided) line += "undecided (the pattern gave up on this input)";
+      else if (t.unknown) line += "reason unknown";
+      else line += pass ? "passed" : "failed";
+      v.explain.push_back(std::move(line));
+    }
     if (!pass) {
       ok = false;
       if (!explain) return v;
@@ -491,16 +612,22 @@ Verdict Matcher::evaluate(const Subject& s, bool explain) const {
   std::vector<bool> matched(n, true);
   for (const auto& g : groups_) {
     if (g.side != Side::kRecipient) continue;
-    std::size_t held = 0;
+    std::size_t held = 0, undecided = 0, unknown = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      bool holds = group_holds_recipient(g, s, i);
-      bool pass = g.exclude ? !holds : holds;
-      if (pass) ++held;
-      if (!pass) matched[i] = false;
+      GroupTruth t = test(g, [&](const Criterion& c) { return c.test_recipient(s, i); });
+      undecided += t.undecided;
+      unknown += t.unknown;
+      if (t.passes(g.exclude)) ++held;
+      else matched[i] = false;
     }
-    if (explain)
-      v.explain.push_back((g.exclude ? "exclude " : "") + group_label(g) + ": passed for " +
-                          std::to_string(held) + " of " + std::to_string(n) + " recipients");
+    if (explain) {
+      std::string line = (g.exclude ? "exclude " : "") + group_label(g) + ": passed for " + std::to_string(held) +
+                         " of " + std::to_string(n) + " recipients";
+      if (undecided)
+        line += "; undecided for " + std::to_string(undecided) + " (the pattern gave up on this input)";
+      if (unknown) line += "; reason unknown for " + std::to_string(unknown);
+      v.explain.push_back(std::move(line));
+    }
   }
   std::size_t count = 0;
   for (bool m : matched) count += m;

@@ -33,8 +33,13 @@ std::vector<std::string> load_reasons(const std::string& queue_directory, const 
   return reasons;
 }
 
+// What a worker thread hands the consumer for one message (in
+// ScanRecord::result; an empty result is a plain no-match).
 struct Evaluated {
-  VerdictKind kind;
+  VerdictKind kind = VerdictKind::kNoMatch;
+  bool undecided = false;
+  bool reason_unknown = false;
+  bool has_entry = false;  // entry is filled (a selection, or a mixed one to report)
   PlanEntry entry;
 };
 
@@ -44,10 +49,6 @@ std::size_t PlanEntry::matched_count() const {
   std::size_t n = 0;
   for (const auto& r : recipients) n += r.matched;
   return n;
-}
-
-std::int64_t reported_message_size(const FileInfo& info, const Message& msg) {
-  return msg.has_size_record ? msg.data_size : static_cast<std::int64_t>(info.file_size);
 }
 
 PlanEntry make_plan_entry(const FileInfo& info, const Message& msg, const Verdict& v, bool detail) {
@@ -89,11 +90,15 @@ bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptio
     if (reasons) r = load_reasons(scan.queue_directory, info.id, msg);
     Subject subject{msg, info.file_size, now, reasons ? &r : nullptr};
     Verdict v = matcher.evaluate(subject, options.explain);
-    if (v.kind == VerdictKind::kNoMatch) return {};
-    bool keep = v.kind == VerdictKind::kSelected || options.mixed == MixedPolicy::kInclude ||
-                options.explain;
-    if (!keep) return std::any(static_cast<int>(v.kind));
-    return std::any(std::make_shared<Evaluated>(Evaluated{v.kind, make_plan_entry(info, msg, v, options.detail)}));
+    if (v.kind == VerdictKind::kNoMatch && !v.undecided && !v.reason_unknown) return {};
+    Evaluated ev;
+    ev.kind = v.kind;
+    ev.undecided = v.undecided;
+    ev.reason_unknown = v.reason_unknown;
+    ev.has_entry = v.kind == VerdictKind::kSelected ||
+                   (v.kind == VerdictKind::kMixed && (options.mixed == MixedPolicy::kInclude || options.explain));
+    if (ev.has_entry) ev.entry = make_plan_entry(info, msg, v, options.detail);
+    return std::any(std::move(ev));
   };
   Consumer consume = [&](ScanRecord& rec) {
     sink.on_file();
@@ -103,15 +108,14 @@ bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptio
         sink.on_problem(rec);
       return;
     }
-    if (!rec.result.has_value()) return;
-    if (rec.result.type() == typeid(int)) {
-      ++counts.mixed_skipped;
-      return;
-    }
-    auto ev = std::any_cast<std::shared_ptr<Evaluated>>(std::move(rec.result));
+    Evaluated* ev = std::any_cast<Evaluated>(&rec.result);
+    if (!ev) return;
+    counts.undecided += ev->undecided;
+    counts.reason_unknown += ev->reason_unknown;
+    if (ev->kind == VerdictKind::kNoMatch) return;
     if (ev->kind == VerdictKind::kMixed && options.mixed == MixedPolicy::kSkip) {
       ++counts.mixed_skipped;
-      sink.on_mixed_skipped(std::move(ev->entry));
+      if (ev->has_entry) sink.on_mixed_skipped(std::move(ev->entry));
       return;
     }
     if (ev->kind == VerdictKind::kMixed) ++counts.mixed_included;

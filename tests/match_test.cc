@@ -4,6 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/regex.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "qpurge/queue_writer.h"
 #include "qpurge/record.h"
 
@@ -86,7 +92,6 @@ TEST(MatchTest, SenderAddressTable) {
       {"MAILER-DAEMON", "", true},
       {"mailer-daemon", "", true},
       {"<>", "", true},
-      {"", "", true},
       {"MAILER-DAEMON", "MAILER-DAEMON@mx.example", false},
       {"MAILER-DAEMON@mx.example", "mailer-daemon@MX.example", true},
       {"MAILER-DAEMON@mx.example", "", false},
@@ -353,6 +358,307 @@ TEST(MatchTest, ExclusionsDropMessagesOrRecipients) {
   EXPECT_EQ(verdict_at(n, msg, 0), VerdictKind::kNoMatch);
   Matcher k = group("--exclude-sender", one_of(make_sender("other@victim.example", false)), true);
   EXPECT_EQ(verdict_at(k, msg, 0), VerdictKind::kSelected);
+}
+
+// A pattern and an input on which Boost.Regex gives up ("complexity
+// exceeded"): the evaluation can be neither yes nor no. The pattern decides
+// short addresses (aaaa@x.example yes, r@example.com no).
+const char* const kGivesUp = "(a+)+@x\\.example";
+const char* const kLongAddress = "aaaaaaaaaaaaaaaaaaaaaaaa@bbbbbbbbbbbbbbbbbbbbbbbb";
+// This one gives up on nearly every address.
+const char* const kAlwaysGivesUp = "(.*)*@(.*)*x|.+";
+
+Matcher labelled(const char* option, const char* value, std::unique_ptr<Criterion> c, bool exclude) {
+  Matcher m;
+  CriterionGroup g;
+  g.option = option;
+  g.values = {value};
+  g.exclude = exclude;
+  g.alternatives.push_back(std::move(c));
+  m.add(std::move(g));
+  return m;
+}
+
+TEST(MatchTest, TheGivingUpPatternsReallyGiveUp) {
+  std::string s = kLongAddress;
+  for (const char* p : {kGivesUp, kAlwaysGivesUp}) {
+    boost::regex re(p, boost::regex::perl | boost::regex::icase);
+    EXPECT_THROW(boost::regex_match(s, re), std::runtime_error) << p;
+  }
+  boost::regex re(kGivesUp, boost::regex::perl | boost::regex::icase);
+  EXPECT_TRUE(boost::regex_match(std::string("aaaa@x.example"), re));
+}
+
+TEST(MatchTest, SelectorThatCannotBeEvaluatedDoesNotSelect) {
+  Message msg = parsed(kLongAddress, {kLongAddress});
+  Matcher sender = labelled("--sender", kGivesUp, make_sender(kGivesUp, true), false);
+  Verdict v = sender.evaluate(Subject{msg, 0, 0, nullptr});
+  EXPECT_EQ(v.kind, VerdictKind::kNoMatch);
+  EXPECT_TRUE(v.undecided);
+  Matcher rcpt = labelled("--recipient", kGivesUp, make_recipient(kGivesUp, true), false);
+  v = rcpt.evaluate(Subject{msg, 0, 0, nullptr});
+  EXPECT_EQ(v.kind, VerdictKind::kNoMatch);
+  EXPECT_TRUE(v.undecided);
+  Matcher always = labelled("--sender", kAlwaysGivesUp, make_sender(kAlwaysGivesUp, true), false);
+  v = always.evaluate(Subject{msg, 0, 0, nullptr});
+  EXPECT_EQ(v.kind, VerdictKind::kNoMatch);
+  EXPECT_TRUE(v.undecided);
+}
+
+TEST(MatchTest, ExclusionThatCannotBeEvaluatedExcludes) {
+  // Message side: the whole message is rejected.
+  Message msg = parsed(kLongAddress, {"r@example.com"});
+  Matcher sender = labelled("--sender", kGivesUp, make_sender(kGivesUp, true), true);
+  Verdict v = sender.evaluate(Subject{msg, 0, 0, nullptr});
+  EXPECT_EQ(v.kind, VerdictKind::kNoMatch);
+  EXPECT_TRUE(v.undecided);
+  // Recipient side: only that recipient is rejected.
+  Message two = parsed("a@b.example", {kLongAddress, "r@example.com"});
+  Matcher rcpt = labelled("--recipient", kGivesUp, make_recipient(kGivesUp, true), true);
+  v = rcpt.evaluate(Subject{two, 0, 0, nullptr});
+  EXPECT_EQ(v.kind, VerdictKind::kMixed);
+  EXPECT_EQ(v.matched, (std::vector<bool>{false, true}));
+  EXPECT_TRUE(v.undecided);
+}
+
+TEST(MatchTest, DecidedEvaluationIsNotUndecided) {
+  Message msg = parsed("short@example.com", {"r@example.com"});
+  Matcher m = labelled("--sender", kGivesUp, make_sender(kGivesUp, true), true);
+  Verdict v = m.evaluate(Subject{msg, 0, 0, nullptr});
+  EXPECT_EQ(v.kind, VerdictKind::kSelected);
+  EXPECT_FALSE(v.undecided);
+  EXPECT_TRUE(m.undecided_patterns().empty());
+}
+
+TEST(MatchTest, UndecidedPatternsAreNamedOnce) {
+  Message msg = parsed(kLongAddress, {kLongAddress});
+  Matcher m = labelled("--sender", kGivesUp, make_sender(kGivesUp, true), true);
+  m.evaluate(Subject{msg, 0, 0, nullptr});
+  m.evaluate(Subject{msg, 0, 0, nullptr});
+  EXPECT_EQ(m.undecided_patterns(), (std::vector<std::string>{std::string("--sender ") + kGivesUp}));
+}
+
+TEST(MatchTest, ExplainSaysUndecided) {
+  Message msg = parsed(kLongAddress, {kLongAddress, "r@example.com"});
+  Matcher m = labelled("--sender", kGivesUp, make_sender(kGivesUp, true), true);
+  Verdict v = m.evaluate(Subject{msg, 0, 0, nullptr}, true);
+  ASSERT_EQ(v.explain.size(), 1u);
+  EXPECT_EQ(v.explain[0], std::string("exclude --sender ") + kGivesUp +
+                              ": undecided (the pattern gave up on this input)");
+  Matcher r = labelled("--recipient", kGivesUp, make_recipient(kGivesUp, true), true);
+  v = r.evaluate(Subject{msg, 0, 0, nullptr}, true);
+  ASSERT_EQ(v.explain.size(), 1u);
+  EXPECT_EQ(v.explain[0], std::string("exclude --recipient ") + kGivesUp +
+                              ": passed for 1 of 2 recipients; undecided for 1 (the pattern gave up on this input)");
+}
+
+TEST(MatchTest, HeaderAndReasonPatternsThatGiveUpAreUndecided) {
+  std::string long_value(200, 'a');
+  Message msg = smtpd_message({});
+  const char* pattern = "(a*)*b";
+  Matcher header = labelled("--exclude-header", "Subject: (a*)*b",
+                            make_header(std::string("Subject: ") + pattern), true);
+  SyntheticMessage synth;
+  synth.arrival_time = 1;
+  synth.sender = "a@b.example";
+  synth.recipients.push_back({"r@example.com", "", false});
+  synth.header_lines = {"Subject: " + long_value};
+  std::string file = write_queue_file(synth);
+  MemorySource src(file);
+  RecordReader reader;
+  Message with_header;
+  std::string error;
+  ParseOptions opt;
+  opt.headers = true;
+  ASSERT_TRUE(parse_queue_file(src, reader, with_header, error, opt)) << error;
+  Verdict v = header.evaluate(Subject{with_header, 0, 0, nullptr});
+  EXPECT_EQ(v.kind, VerdictKind::kNoMatch);
+  EXPECT_TRUE(v.undecided);
+
+  Matcher reason = labelled("--exclude-reason", pattern, make_reason(pattern), true);
+  std::vector<std::string> reasons = {long_value, "550 user unknown"};
+  v = reason.evaluate(Subject{msg, 0, 0, &reasons});
+  EXPECT_EQ(v.kind, VerdictKind::kMixed);
+  EXPECT_EQ(v.matched, (std::vector<bool>{false, true}));
+  EXPECT_TRUE(v.undecided);
+  EXPECT_FALSE(v.reason_unknown);
+}
+
+TEST(MatchTest, ExclusionOfAnUnknownReasonExcludes) {
+  Message msg = smtpd_message({});
+  std::vector<std::string> reasons = {"", "Connection refused"};  // the first one in the active queue
+  Matcher excl = labelled("--exclude-reason", "refused", make_reason("refused"), true);
+  Verdict v = excl.evaluate(Subject{msg, 0, 0, &reasons}, true);
+  EXPECT_EQ(v.kind, VerdictKind::kNoMatch);  // one unknown, one excluded
+  EXPECT_TRUE(v.reason_unknown);
+  EXPECT_FALSE(v.undecided);
+  ASSERT_EQ(v.explain.size(), 1u);
+  EXPECT_EQ(v.explain[0], "exclude --exclude-reason refused: passed for 0 of 2 recipients; reason unknown for 1");
+  std::vector<std::string> other = {"", "User unknown"};
+  v = excl.evaluate(Subject{msg, 0, 0, &other});
+  EXPECT_EQ(v.kind, VerdictKind::kMixed);
+  EXPECT_EQ(v.matched, (std::vector<bool>{false, true}));
+  v = excl.evaluate(Subject{msg, 0, 0, nullptr});  // no defer log at all
+  EXPECT_EQ(v.kind, VerdictKind::kNoMatch);
+  EXPECT_TRUE(v.reason_unknown);
+  // A selector does not match an unknown reason either, and says so.
+  Matcher sel = labelled("--reason", "refused", make_reason("refused"), false);
+  v = sel.evaluate(Subject{msg, 0, 0, &reasons});
+  EXPECT_EQ(v.kind, VerdictKind::kMixed);
+  EXPECT_EQ(v.matched, (std::vector<bool>{false, true}));
+  EXPECT_TRUE(v.reason_unknown);
+}
+
+TEST(MatchTest, EmptySenderIsRefused) {
+  try {
+    make_sender("", false);
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "empty address: use MAILER-DAEMON or <> for the null sender");
+  }
+  EXPECT_THROW(make_sender("", true), std::invalid_argument);
+  EXPECT_THROW(make_recipient("", false), std::invalid_argument);
+  EXPECT_THROW(make_original_recipient("", false), std::invalid_argument);
+  EXPECT_NO_THROW(make_sender("<>", false));
+  EXPECT_NO_THROW(make_sender("Mailer-Daemon", false));
+}
+
+TEST(MatchTest, BadPrefixLengthsAreRefused) {
+  for (const char* bad : {"10.0.0.0/-1", "10.0.0.0/", "10.0.0.0/33", "10.0.0.0/+8", "10.0.0.0/0x8",
+                          "10.0.0.0/ 8", "10.0.0.0/0008", "2001:db8::/129", "2001:db8::/-0", "+10.0.0.0/8"}) {
+    try {
+      make_client_address(bad);
+      ADD_FAILURE() << bad << ": accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
+    }
+  }
+  try {
+    make_client_address("10.0.0.0/-1");
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "bad prefix length in '10.0.0.0/-1': expected a number from 0 to 32");
+  }
+  EXPECT_NO_THROW(make_client_address("10.0.0.0/0"));
+  EXPECT_NO_THROW(make_client_address("10.0.0.0/32"));
+  EXPECT_NO_THROW(make_client_address("2001:db8::/128"));
+}
+
+TEST(MatchTest, AddressesMatchAsTypedOrQuoted) {
+  struct Case {
+    const char* label;
+    const char* typed;
+    const char* stored;
+    bool match;
+  } cases[] = {
+      {"quoted, as mailq shows", "\"a b\"@example.com", "a b@example.com", true},
+      {"unquoted, as stored", "a b@example.com", "a b@example.com", true},
+      {"quoted, any case", "\"A B\"@Example.com", "a b@example.com", true},
+      {"needless quotes", "\"ab\"@example.com", "ab@example.com", true},
+      {"escaped quote", "\"a\\\"b\"@example.com", "a\"b@example.com", true},
+      {"at in the local part", "\"x@evil\"@example.com", "x@evil@example.com", true},
+      {"quotes are not wildcards", "\"a b\"@example.com", "ab@example.com", false},
+      {"stray quote is literal", "a\"b@example.com", "ab@example.com", false},
+      {"other domain", "\"a b\"@example.com", "a b@example.org", false},
+      {"empty domain", "user@", "user@", true},
+      {"empty domain is a domain", "user@", "user@example.com", false},
+      {"no domain", "root", "root", true},
+      {"no domain is not any domain", "root", "root@example.com", false},
+  };
+  for (const auto& c : cases) {
+    Matcher r = one("--recipient", make_recipient(c.typed, false));
+    EXPECT_EQ(verdict(r, parsed("s@x.example", {c.stored})) == VerdictKind::kSelected, c.match) << c.label;
+    Matcher s = one("--sender", make_sender(c.typed, false));
+    EXPECT_EQ(verdict(s, parsed(c.stored, {"r@x.example"})) == VerdictKind::kSelected, c.match) << c.label;
+  }
+}
+
+TEST(MatchTest, InternationalDomainsMatchInBothForms) {
+  const std::string u = "b\xc3\xbc" "cher.example";  // bücher.example
+  const std::string upper_u = "B\xc3\x9c" "CHER.example";
+  const std::string a = "xn--bcher-kva.example";
+  struct Case {
+    std::string label;
+    std::string pattern;
+    std::string domain;
+    bool match;
+  } cases[] = {
+      {"U pattern, U domain", u, u, true},
+      {"U pattern, A domain", u, a, true},
+      {"U pattern, A domain upper case", u, "XN--BCHER-KVA.EXAMPLE", true},
+      {"A pattern, U domain", a, u, true},
+      {"A pattern, upper-case U domain", a, upper_u, true},
+      {"upper-case U pattern, U domain", upper_u, u, true},
+      {"subdomains, U pattern", "." + u, "mx." + a, true},
+      {"subdomains, A pattern", "." + a, "mx." + u, true},
+      {"subdomains only", "." + u, a, false},
+      {"other name", u, "xn--bcher-kva.example.evil", false},
+      {"lookalike", u, "bucher.example", false},
+      {"not convertible, literal", "bad\xff.example", "bad\xff.example", true},
+      {"not convertible, other", "bad\xff.example", "bad.example", false},
+  };
+  for (const auto& c : cases)
+    EXPECT_EQ(DomainPattern(c.pattern).matches_domain(c.domain), c.match) << c.label;
+  // Every domain criterion uses it.
+  Message msg = smtpd_message({{"client_name", "mx." + a}, {"helo_name", u}});
+  EXPECT_EQ(verdict_at(group("--client-name", one_of(make_client_name("." + u))), msg, 0), VerdictKind::kSelected);
+  EXPECT_EQ(verdict_at(group("--helo", one_of(make_helo(a))), msg, 0), VerdictKind::kSelected);
+  Message addr = parsed("j@" + u, {"r@" + a});
+  EXPECT_EQ(verdict(one("--sender-domain", make_sender_domain(a)), addr), VerdictKind::kSelected);
+  EXPECT_EQ(verdict(one("--recipient-domain", make_recipient_domain(u)), addr), VerdictKind::kSelected);
+  EXPECT_EQ(verdict(one("--domain", make_domain(upper_u)), addr), VerdictKind::kSelected);
+  // And the domain of an exact address, not its local part.
+  EXPECT_EQ(verdict(one("--sender", make_sender("J@" + a, false)), addr), VerdictKind::kSelected);
+  EXPECT_EQ(verdict(one("--recipient", make_recipient("r@" + u, false)), addr), VerdictKind::kSelected);
+  EXPECT_EQ(verdict(one("--recipient", make_recipient("x@" + u, false)), addr), VerdictKind::kNoMatch);
+}
+
+// A real queue file (tests/data/queue, see its README.md).
+Message real(const std::string& name) {
+  std::string path = std::string(QPURGE_TEST_DATA) + "/queue/" + name + ".qf";
+  int fd = ::open(path.c_str(), O_RDONLY);
+  EXPECT_GE(fd, 0) << path;
+  struct stat st;
+  ::fstat(fd, &st);
+  FdSource src(fd, static_cast<std::uint64_t>(st.st_size));
+  RecordReader reader;
+  Message msg;
+  std::string error;
+  EXPECT_TRUE(parse_queue_file(src, reader, msg, error)) << error;
+  ::close(fd);
+  return msg;
+}
+
+TEST(MatchTest, OriginalRecipientIsTheAddressBeforeRewriting) {
+  // dup_rcpt: alias1@ and alias2@dup.example rewritten by
+  // recipient_canonical_maps to same@example.com, plus same@example.com.
+  Message msg = real("dup_rcpt");
+  ASSERT_EQ(msg.recipients.size(), 3u);
+  Verdict v = one("--original-recipient", make_original_recipient("Alias1@dup.example", false))
+                  .evaluate(Subject{msg, 0, 0, nullptr});
+  EXPECT_EQ(v.kind, VerdictKind::kMixed);
+  EXPECT_EQ(v.matched, (std::vector<bool>{true, false, false}));
+  v = one("--original-recipient", make_original_recipient("alias[0-9]@dup\\.example", true))
+          .evaluate(Subject{msg, 0, 0, nullptr});
+  EXPECT_EQ(v.matched, (std::vector<bool>{true, true, false}));
+  // --recipient sees the rewritten address of all three.
+  EXPECT_EQ(verdict(one("--recipient", make_recipient("same@example.com", false)), msg), VerdictKind::kSelected);
+  EXPECT_EQ(verdict(one("--recipient", make_recipient("alias1@dup.example", false)), msg), VerdictKind::kNoMatch);
+  // Without rewriting the original recipient is the recipient.
+  Message plain = real("plain");
+  EXPECT_EQ(verdict(one("--original-recipient", make_original_recipient("carol@other.example", false)), plain),
+            VerdictKind::kMixed);
+}
+
+TEST(MatchTest, OriginalRecipientFallsBackToTheRecipient) {
+  Message msg = smtpd_message({});  // R records without O records
+  ASSERT_FALSE(msg.recipients[0].has_original);
+  EXPECT_EQ(verdict(one("--original-recipient", make_original_recipient("a@example.com", false)), msg),
+            VerdictKind::kMixed);
+}
+
+TEST(MatchTest, SizeRuleIsOneFunction) {
+  Message msg = smtpd_message({});
+  EXPECT_EQ(reported_message_size(msg, 1234), 1234);  // no size record: the file size
 }
 
 }  // namespace

@@ -88,6 +88,52 @@ TEST(PlanTest, ExplainReportsSkippedMixedMessages) {
   EXPECT_EQ(p.sink.mixed[0].explain[0], "--domain example.com: passed for 1 of 2 recipients");
 }
 
+Matcher exclusion(const char* option, std::unique_ptr<Criterion> c) {
+  Matcher m;
+  CriterionGroup g;
+  g.option = option;
+  g.exclude = true;
+  g.alternatives.push_back(std::move(c));
+  m.add(std::move(g));
+  return m;
+}
+
+TEST(PlanTest, CountsUndecidedMessagesAndSelectsNone) {
+  TestSpool spool;
+  // Boost gives up on the long sender: the exclusion cannot be decided.
+  spool.put_message("deferred", "10278A74127",
+                    message("aaaaaaaaaaaaaaaaaaaaaaaa@bbbbbbbbbbbbbbbbbbbbbbbb", {"r@example.com"}));
+  spool.put_message("deferred", "20278A74127", message("b@x.example", {"r@example.com"}));
+  Planned p;
+  Matcher m = exclusion("--exclude-sender", make_sender("(a+)+@x\\.example", true));
+  plan(spool, m, PlanOptions{}, p);
+  ASSERT_EQ(p.sink.entries.size(), 1u);
+  EXPECT_EQ(p.sink.entries[0].id, "20278A74127");
+  EXPECT_EQ(p.counts.undecided, 1u);
+  EXPECT_EQ(p.counts.reason_unknown, 0u);
+  EXPECT_EQ(m.undecided_patterns().size(), 1u);
+}
+
+TEST(PlanTest, CountsUnknownReasonsAndExcludesThem) {
+  TestSpool spool;  // no defer logs: every reason is unknown
+  spool.put_message("deferred", "10278A74127", message("a@x.example", {"r@example.com"}));
+  Planned p;
+  plan(spool, exclusion("--exclude-reason", make_reason("refused")), PlanOptions{}, p);
+  EXPECT_TRUE(p.sink.entries.empty());
+  EXPECT_EQ(p.counts.reason_unknown, 1u);
+  EXPECT_EQ(p.counts.undecided, 0u);
+}
+
+TEST(PlanTest, MixedSkippedWithoutExplainIsCountedOnly) {
+  TestSpool spool;
+  spool.put_message("deferred", "30278A74127", message("a@x.example", {"r@example.com", "s@other.example"}));
+  Planned p;
+  plan(spool, domain_matcher("example.com"), PlanOptions{}, p);
+  EXPECT_EQ(p.counts.mixed_skipped, 1u);
+  EXPECT_TRUE(p.sink.mixed.empty());
+  EXPECT_TRUE(p.sink.entries.empty());
+}
+
 TEST(PlanTest, ReverifyAcceptsTheSameMessage) {
   TestSpool spool;
   QueueFileRereader rereader(spool.root());

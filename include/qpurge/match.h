@@ -11,10 +11,20 @@
 // Exclusion groups invert this: a message-side exclusion that holds rejects
 // the message, a recipient-side one rejects that recipient.
 //
-// Addresses compare exactly and case-insensitively (ASCII); the null sender
-// is spelled MAILER-DAEMON, <> or the empty string. A domain is the text after
-// the last '@'; "example.com" matches that domain only, ".example.com" its
-// subdomains only, as in Postfix lookup tables.
+// Fail closed: a criterion answers yes, no, undecided (a regular expression
+// gave up on this input) or unknown (a fact it needs is gone: the delay
+// reason of a recipient in the active queue). Both undecided and unknown are
+// "no" for a selector and "yes" for an exclusion, so a decision that cannot
+// be made never lets a message through; the Verdict says that it happened.
+//
+// Addresses compare exactly and case-insensitively (ASCII), in the stored
+// form or the quoted form mailq shows ("a b"@example.com; see address.h); the
+// null sender is spelled MAILER-DAEMON or <>, an empty value is refused. A
+// domain is the text after the last '@'; "example.com" matches that domain
+// only, ".example.com" its subdomains only, as in Postfix lookup tables. A
+// domain typed or stored as a U-label matches its A-label and back
+// (bücher.example = xn--bcher-kva.example), for every domain criterion and
+// the domain of an exact address.
 //
 // Matching knows nothing of files or output; compiling a criterion validates
 // it and reports usage errors as std::invalid_argument.
@@ -27,6 +37,7 @@
 #include <string_view>
 #include <vector>
 
+#include "qpurge/address.h"
 #include "qpurge/queue_file.h"
 
 namespace qpurge {
@@ -43,28 +54,32 @@ struct Subject {
 
 enum class Side { kMessage, kRecipient };
 
+// What one criterion says of one message or recipient. kUndecided: a
+// regular expression exceeded Boost's complexity bound on this input.
+// kUnknown: the delay reason it needs is not known.
+enum class Truth { kNo, kYes, kUndecided, kUnknown };
+
 class Criterion {
  public:
   virtual ~Criterion() = default;
   virtual Side side() const = 0;
-  virtual bool test_message(const Subject&) const { return false; }
-  virtual bool test_recipient(const Subject&, std::size_t) const { return false; }
+  virtual Truth test_message(const Subject&) const { return Truth::kNo; }
+  virtual Truth test_recipient(const Subject&, std::size_t) const { return Truth::kNo; }
   virtual bool needs_reasons() const { return false; }  // Subject::reasons
   virtual bool needs_headers() const { return false; }  // Message::headers
 };
 
 struct CriterionGroup {
   std::string option;  // "--domain", for --explain
-  std::vector<std::string> values;
+  std::vector<std::string> values;  // values[i] typed for alternatives[i]
   std::vector<std::unique_ptr<Criterion>> alternatives;
   bool exclude = false;
   Side side = Side::kMessage;
 };
 
-// Address and domain primitives (exposed for tests and other layers).
-bool is_null_sender_spelling(std::string_view value);
-std::string_view address_domain(std::string_view address);  // after last '@'; empty if none
-bool iequals(std::string_view a, std::string_view b);
+// The size postqueue -j reports (bytes): the size record's data size, or
+// the file size when there is none (maildrop files).
+std::int64_t reported_message_size(const Message& msg, std::uint64_t file_size);
 
 class DomainPattern {
  public:
@@ -75,14 +90,22 @@ class DomainPattern {
   }
 
  private:
+  bool matches_form(std::string_view domain) const;
   std::string domain_;  // lower case, without the leading dot
+  std::string ascii_;   // its A-label form; "" when not convertible or the same
   bool subdomains_ = false;
 };
 
 // Factories for the selectors. `regex` makes address patterns Boost.Regex
-// expressions matched against the whole address, case-insensitively.
+// expressions matched against the whole stored address, case-insensitively.
+// An empty value is refused (std::invalid_argument).
 std::unique_ptr<Criterion> make_sender(std::string_view value, bool regex);
 std::unique_ptr<Criterion> make_recipient(std::string_view value, bool regex);
+// The recipient as it was before rewriting (virtual aliases, canonical maps):
+// the O record before the pending R record, or the R address itself when
+// there is none (or it is empty). --recipient looks at the rewritten address.
+// postqueue -j does not show original recipients (tests/data/queue/dup_rcpt).
+std::unique_ptr<Criterion> make_original_recipient(std::string_view value, bool regex);
 std::unique_ptr<Criterion> make_sender_domain(std::string_view value);
 std::unique_ptr<Criterion> make_recipient_domain(std::string_view value);
 std::unique_ptr<Criterion> make_domain(std::string_view value);  // sender or recipient
@@ -96,6 +119,8 @@ std::unique_ptr<Criterion> make_younger_than(std::int64_t seconds);
 std::unique_ptr<Criterion> make_min_size(std::int64_t bytes);
 std::unique_ptr<Criterion> make_max_size(std::int64_t bytes);
 // The recipient's delay reason from the defer log (regex search, any case).
+// Unknown when the defer log has none for the recipient (qmgr removes it
+// when the message enters the active queue).
 std::unique_ptr<Criterion> make_reason(std::string_view regex);
 // Named attributes written by smtpd. sasl_username compares exactly (case
 // matters, as in most SASL databases); the client address is an IPv4 or IPv6
@@ -122,11 +147,19 @@ struct Verdict {
   VerdictKind kind = VerdictKind::kNoMatch;
   std::vector<bool> matched;         // per pending recipient
   std::vector<std::string> explain;  // one line per group, when asked for
+  // Some evaluation for this message was undecided / met an unknown delay
+  // reason (and so counted against acting). Groups after a failed
+  // message-side group may not have been evaluated.
+  bool undecided = false;
+  bool reason_unknown = false;
 };
 
 class Matcher {
  public:
-  Matcher() = default;
+  Matcher();
+  ~Matcher();
+  Matcher(Matcher&&) noexcept;
+  Matcher& operator=(Matcher&&) noexcept;
   void add(CriterionGroup group);
   bool empty() const { return groups_.empty(); }
   bool has_recipient_side() const;
@@ -137,8 +170,15 @@ class Matcher {
   // Thread-safe. `explain` fills Verdict::explain.
   Verdict evaluate(const Subject& subject, bool explain = false) const;
 
+  // The criteria ("--sender REGEX") that were undecided at least once so far,
+  // in the order they first were; for one warning each. Thread-safe.
+  std::vector<std::string> undecided_patterns() const;
+
  private:
+  struct GaveUp;
+  void note_undecided(const CriterionGroup& g, std::size_t alternative) const;
   std::vector<CriterionGroup> groups_;
+  std::unique_ptr<GaveUp> gave_up_;
 };
 
 }  // namespace qpurge

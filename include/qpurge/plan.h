@@ -59,9 +59,10 @@ struct PlanEntry {
   std::size_t matched_count() const;
 };
 
-// The size postqueue -j reports: the size record's data size, or the file
-// size when there is none.
-std::int64_t reported_message_size(const FileInfo& info, const Message& msg);
+// The size postqueue -j reports (see the Message form in match.h).
+inline std::int64_t reported_message_size(const FileInfo& info, const Message& msg) {
+  return reported_message_size(msg, info.file_size);
+}
 
 PlanEntry make_plan_entry(const FileInfo& info, const Message& msg, const Verdict& v, bool detail);
 
@@ -77,6 +78,13 @@ struct PlanCounts {
   std::uint64_t selected_recipients = 0;
   std::uint64_t mixed_skipped = 0;
   std::uint64_t mixed_included = 0;
+  // Messages for which some evaluation was undecided (a pattern gave up) or
+  // met an unknown delay reason, whatever the verdict: such a message was not
+  // acted on for a criterion that could not be decided (a selector did not
+  // select, an exclusion excluded), yet it may have been selected through
+  // other recipients. Nonzero means the selection is incomplete: say so.
+  std::uint64_t undecided = 0;
+  std::uint64_t reason_unknown = 0;
   ScanStats scan;
 };
 
