@@ -212,9 +212,10 @@ ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options,
         } else if (sent.count(e.id)) {
           r.outcome = IdOutcome::kInvalid;
           r.detail = "duplicate ID in plan";
-        } else if (std::string why = verify ? verify(e) : std::string(); !why.empty()) {
-          r.outcome = why == kVanished ? IdOutcome::kNotFound : IdOutcome::kChanged;
-          r.detail = why == kVanished ? "vanished since planning" : why;
+        } else if (Verification v = verify ? verify(e) : Verification{}; v.kind != Verification::kSame) {
+          const bool vanished = v.kind == Verification::kVanished;
+          r.outcome = vanished ? IdOutcome::kNotFound : IdOutcome::kChanged;
+          r.detail = vanished ? "vanished since planning" : std::move(v.why);
         } else {
           sent[e.id] = report.results.size();
           chunk += e.id;

@@ -128,12 +128,28 @@ TEST(ExecuteTest, VerifierDropsChangedMessages) {
   ExecOptions opt;
   opt.postsuper = "/usr/sbin/postsuper";
   ExecReport rep = execute_plan(runner, opt, plan, [](const PlanEntry& e) {
-    return e.id == "20278A74127" ? std::string("different message (sender changed)") : std::string();
+    if (e.id == "20278A74127") return Verification{Verification::kChanged, "different message (sender changed)"};
+    return Verification{};
   });
   ASSERT_EQ(runner.calls.size(), 1u);
   EXPECT_EQ(runner.calls[0].input, "10278A74127\n");
   EXPECT_EQ(rep.count(IdOutcome::kChanged), 1u);
   EXPECT_EQ(rep.results[1].detail, "different message (sender changed)");
+}
+
+TEST(ExecuteTest, VanishedMessagesAreNotFoundAndNotSent) {
+  ScriptedRunner runner;
+  runner.existing = {"10278A74127"};
+  std::vector<PlanEntry> plan = {entry("deferred", "10278A74127"), entry("deferred", "20278A74127")};
+  ExecOptions opt;
+  opt.postsuper = "/usr/sbin/postsuper";
+  ExecReport rep = execute_plan(runner, opt, plan, [](const PlanEntry& e) {
+    return e.id == "20278A74127" ? Verification{Verification::kVanished, ""} : Verification{};
+  });
+  ASSERT_EQ(runner.calls.size(), 1u);
+  EXPECT_EQ(runner.calls[0].input, "10278A74127\n");
+  EXPECT_EQ(rep.results[1].outcome, IdOutcome::kNotFound);
+  EXPECT_EQ(rep.results[1].detail, "vanished since planning");
 }
 
 TEST(ExecuteTest, PostsuperDyingMidBatchFailsTheRest) {

@@ -83,10 +83,10 @@ struct ExecReport {
   std::string stopped;
 };
 
-// Returns "" when the entry may be handed over, kVanished when its file is
-// gone (reported as not found), or why it changed (reported as changed).
-using Verify = std::function<std::string(const PlanEntry&)>;
-inline constexpr std::string_view kVanished = "vanished";
+// Checks an entry right before it is handed over (reverify() in plan.h):
+// kSame goes to postsuper, kVanished is reported as not found, kChanged as
+// changed with its `why`.
+using Verify = std::function<Verification(const PlanEntry&)>;
 using ExecProgress = std::function<void(std::size_t handed_over, std::size_t done)>;
 
 ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options,

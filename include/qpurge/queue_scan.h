@@ -102,6 +102,16 @@ using Consumer = std::function<void(ScanRecord&)>;
 bool scan_queues(const ScanOptions& options, const Evaluator& evaluate, const Consumer& consume,
                  ScanStats& stats, std::string& error);
 
+// What re-reading a planned file right before acting found: the same
+// message, still selected (kSame); no file any more (kVanished); or a file
+// that is not, or no longer, what was planned (kChanged, with `why`, e.g.
+// "different message (sender changed)", "no longer matches").
+struct Verification {
+  enum Kind { kSame, kVanished, kChanged };
+  Kind kind = kSame;
+  std::string why;
+};
+
 // Reads single queue files the same way the scan does, for re-verification
 // right before an action. Directory descriptors are kept open between
 // reads, and the Message it returns is reused, so verifying a whole plan
