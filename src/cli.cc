@@ -589,8 +589,10 @@ ExecReport purge_via_hold(CommandRunner& runner, const ExecOptions& base, const 
     PlanEntry held_entry = *e;
     held_entry.queue = "hold";
     held_entry.dir = f->second;
-    std::string why = g_stop ? "interrupted" : reverify(rereader, queue_dir, held_entry, matcher, popt);
-    if (why.empty()) {
+    Verification v = g_stop ? Verification{Verification::kChanged, "interrupted"}
+                            : reverify(rereader, queue_dir, held_entry, matcher, popt);
+    const std::string& why = v.why;
+    if (v.kind == Verification::kSame) {
       to_delete.push_back(held_entry);
     } else if (held_by_us.count(id)) {
       why_released[id] = why;
