@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "qpurge/postfix_config.h"
 #include "qpurge/queue_id.h"
+#include "qpurge/text.h"
 
 namespace qpurge {
 namespace {
@@ -98,11 +100,8 @@ PostsuperOutput parse_postsuper_output(std::string_view text, const ActionInfo& 
   PostsuperOutput out;
   const std::string per_id_suffix = ": " + std::string(action.per_id);
   const std::string total_prefix = std::string(action.total) + ": ";
-  while (!text.empty()) {
-    std::size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  std::string_view line;
+  while (next_line(text, line)) {
     if (line.empty()) continue;
     bool understood = false;
     // With its program prefix, then (postsuper run without one) as it stands.
@@ -173,11 +172,7 @@ ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options,
           report.results.push_back({group[i]->queue, group[i]->id, IdOutcome::kNotAttempted, detail});
         continue;
       }
-      std::vector<std::string> argv{options.postsuper};
-      if (!options.config_dir.empty()) {
-        argv.push_back("-c");
-        argv.push_back(options.config_dir);
-      }
+      std::vector<std::string> argv = postfix_argv(options.postsuper, options.config_dir);
       argv.push_back(std::string(action.flag));
       argv.push_back("-");
       argv.push_back(std::string(queue));
