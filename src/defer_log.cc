@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "qpurge/queue_id.h"
+#include "qpurge/text.h"
 
 namespace qpurge {
 namespace {
@@ -22,12 +23,8 @@ void finish(std::vector<DeferEntry>& out, DeferEntry& e, bool& any) {
 // microseconds as %05X.
 std::string hash_name(const std::string& id) {
   if (!is_long_queue_id(id)) return id;
-  static constexpr std::string_view kAlphabet = "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz";
-  std::size_t z = id.rfind('z');
-  unsigned long usec = 0;
-  for (std::size_t i = z - 4; i < z; ++i) usec = usec * 52 + kAlphabet.find(id[i]);
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%05lX", usec);
+  std::snprintf(buf, sizeof buf, "%05X", static_cast<unsigned>(queue_id_microseconds(id).value_or(0)));
   return buf;
 }
 
@@ -37,11 +34,8 @@ std::vector<DeferEntry> parse_defer_log(std::string_view text) {
   std::vector<DeferEntry> out;
   DeferEntry e;
   bool any = false;
-  while (!text.empty()) {
-    std::size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  std::string_view line;
+  while (next_line(text, line)) {
     if (line.empty()) {
       finish(out, e, any);
       continue;

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "qpurge/postfix_config.h"
 #include "qpurge/queue_id.h"
+#include "qpurge/text.h"
 
 namespace qpurge {
 namespace {
@@ -18,12 +20,45 @@ const ActionInfo kActions[] = {
     {Action::kExpire, "expire", "-e", "expired", "Force-expired", "force-expired"},
 };
 
+// The program prefix msg_vstream writes, "name: " or "name[pid]: ", where
+// name is whatever postsuper was invoked as (a symlink's own name, a path).
+// Returns the rest of the line, or the whole line when there is no prefix.
+// Postfix's severity words ("warning: ") are never taken for a name.
 std::string_view strip_program(std::string_view line) {
-  // "postsuper: " (or "postsuper[pid]: ") prefix, as msg_vstream writes it.
   std::size_t colon = line.find(": ");
-  if (colon != std::string_view::npos && line.substr(0, colon).find("postsuper") != std::string_view::npos)
-    line.remove_prefix(colon + 2);
-  return line;
+  if (colon == std::string_view::npos || colon == 0) return line;
+  std::string_view name = line.substr(0, colon);
+  if (name.back() == ']') {
+    std::size_t open = name.find('[');
+    if (open == std::string_view::npos || open == 0 || open + 2 >= name.size()) return line;
+    std::string_view pid = name.substr(open + 1, name.size() - open - 2);
+    if (pid.find_first_not_of("0123456789") != std::string_view::npos) return line;
+    name = name.substr(0, open);
+  }
+  if (name.find_first_of(" \t[]") != std::string_view::npos) return line;
+  for (std::string_view severity : {"warning", "error", "fatal", "panic", "info"})
+    if (name == severity) return line;
+  return line.substr(colon + 2);
+}
+
+// "ID: removed" (per_id_suffix ": removed"): the ID, or "" when `body` is not
+// exactly such a line.
+std::string_view per_id_line(std::string_view body, std::string_view per_id_suffix) {
+  if (body.size() <= per_id_suffix.size() || !body.ends_with(per_id_suffix)) return {};
+  std::string_view id = body.substr(0, body.size() - per_id_suffix.size());
+  return queue_id_ok(id) ? id : std::string_view();
+}
+
+// "Deleted: 3 messages" (total_prefix "Deleted: "): the number, or -1.
+long total_line(std::string_view body, std::string_view total_prefix) {
+  if (!body.starts_with(total_prefix)) return -1;
+  body.remove_prefix(total_prefix.size());
+  long v = 0;
+  std::size_t i = 0;
+  for (; i < body.size() && i < 18 && body[i] >= '0' && body[i] <= '9'; ++i) v = v * 10 + (body[i] - '0');
+  if (i == 0) return -1;
+  std::string_view rest = body.substr(i);
+  return rest == " message" || rest == " messages" ? v : -1;
 }
 
 }  // namespace
@@ -51,6 +86,7 @@ std::string_view outcome_name(IdOutcome o) {
     case IdOutcome::kChanged: return "changed";
     case IdOutcome::kNotAttempted: return "not_attempted";
     case IdOutcome::kInvalid: return "invalid";
+    case IdOutcome::kAlready: return "already";
   }
   return "?";
 }
@@ -64,35 +100,46 @@ PostsuperOutput parse_postsuper_output(std::string_view text, const ActionInfo& 
   PostsuperOutput out;
   const std::string per_id_suffix = ": " + std::string(action.per_id);
   const std::string total_prefix = std::string(action.total) + ": ";
-  while (!text.empty()) {
-    std::size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  std::string_view line;
+  while (next_line(text, line)) {
     if (line.empty()) continue;
-    std::string_view body = strip_program(line);
-    if (body.size() > per_id_suffix.size() &&
-        body.substr(body.size() - per_id_suffix.size()) == per_id_suffix) {
-      std::string_view id = body.substr(0, body.size() - per_id_suffix.size());
-      if (queue_id_ok(id)) {
+    bool understood = false;
+    // With its program prefix, then (postsuper run without one) as it stands.
+    for (std::string_view body : {strip_program(line), line}) {
+      if (std::string_view id = per_id_line(body, per_id_suffix); !id.empty()) {
         out.done.emplace_back(id);
-        continue;
+        understood = true;
+      } else if (long n = total_line(body, total_prefix); n >= 0) {
+        out.total = n;
+        understood = true;
       }
+      if (understood) break;
     }
-    if (body.substr(0, total_prefix.size()) == total_prefix) {
-      std::string_view n = body.substr(total_prefix.size());
-      long v = 0;
-      std::size_t i = 0;
-      for (; i < n.size() && n[i] >= '0' && n[i] <= '9'; ++i) v = v * 10 + (n[i] - '0');
-      if (i > 0) {
-        out.total = v;
-        continue;
-      }
-    }
-    out.other.emplace_back(line);
+    if (!understood) out.other.emplace_back(line);
   }
   return out;
 }
+
+namespace {
+
+// Why postsuper's run cannot be explained, or "" when it can: it started,
+// exited 0, read all it was given, and its total agrees with its ID lines.
+std::string unexplained(const CommandResult& cr, bool accepted_all) {
+  if (!cr.started) return "postsuper could not be run: " + cr.error;
+  if (!cr.exited) return "postsuper was killed by signal " + std::to_string(cr.signal);
+  if (cr.exit_status != 0) return "postsuper exited with status " + std::to_string(cr.exit_status);
+  if (!accepted_all) return "postsuper stopped reading its input";
+  return "";
+}
+
+// Already where the action would put it: nothing to hand over.
+std::string_view already(Action action, std::string_view queue) {
+  if (action == Action::kHold && queue == "hold") return "already on hold";
+  if (action == Action::kRelease && queue != "hold") return "not on hold: nothing to release";
+  return {};
+}
+
+}  // namespace
 
 ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options,
                         const std::vector<PlanEntry>& plan, const Verify& verify,
@@ -102,6 +149,7 @@ ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options,
   const std::size_t batch_size = std::max<std::size_t>(1, options.batch_size);
   constexpr std::size_t kWriteChunk = 64;  // IDs verified, then written together
   std::size_t handed = 0, done_total = 0;
+  std::string stopped_why;  // the cause alone, for the later IDs' detail
   for (const PlanEntry& e : plan)
     if (!is_message_queue(e.queue))
       report.results.push_back({e.queue, e.id, IdOutcome::kInvalid, "not a message queue"});
@@ -110,19 +158,21 @@ ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options,
     std::vector<const PlanEntry*> group;
     for (const PlanEntry& e : plan)
       if (e.queue == queue) group.push_back(&e);
+    if (std::string_view why = already(options.action, queue); !why.empty()) {
+      for (const PlanEntry* e : group) report.results.push_back({e->queue, e->id, IdOutcome::kAlready, std::string(why)});
+      continue;
+    }
     for (std::size_t start = 0; start < group.size(); start += batch_size) {
       const std::size_t end = std::min(group.size(), start + batch_size);
       if (options.stop && options.stop->load()) report.interrupted = true;
-      if (report.interrupted) {
+      if (report.interrupted || !report.stopped.empty()) {
+        const std::string detail =
+            report.stopped.empty() ? "interrupted" : "not attempted: " + stopped_why + " on an earlier batch";
         for (std::size_t i = start; i < end; ++i)
-          report.results.push_back({group[i]->queue, group[i]->id, IdOutcome::kNotAttempted, "interrupted"});
+          report.results.push_back({group[i]->queue, group[i]->id, IdOutcome::kNotAttempted, detail});
         continue;
       }
-      std::vector<std::string> argv{options.postsuper};
-      if (!options.config_dir.empty()) {
-        argv.push_back("-c");
-        argv.push_back(options.config_dir);
-      }
+      std::vector<std::string> argv = postfix_argv(options.postsuper, options.config_dir);
       argv.push_back(std::string(action.flag));
       argv.push_back("-");
       argv.push_back(std::string(queue));
@@ -157,9 +207,10 @@ ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options,
         } else if (sent.count(e.id)) {
           r.outcome = IdOutcome::kInvalid;
           r.detail = "duplicate ID in plan";
-        } else if (std::string why = verify ? verify(e) : std::string(); !why.empty()) {
-          r.outcome = why == kVanished ? IdOutcome::kNotFound : IdOutcome::kChanged;
-          r.detail = why == kVanished ? "vanished since planning" : why;
+        } else if (Verification v = verify ? verify(e) : Verification{}; v.kind != Verification::kSame) {
+          const bool vanished = v.kind == Verification::kVanished;
+          r.outcome = vanished ? IdOutcome::kNotFound : IdOutcome::kChanged;
+          r.detail = vanished ? "vanished since planning" : std::move(v.why);
         } else {
           sent[e.id] = report.results.size();
           chunk += e.id;
@@ -186,23 +237,23 @@ ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options,
       }
       done_total += done_here;
       for (const std::string& line : po.other) report.warnings.push_back(line);
-      bool clean = cr.started && cr.exited && cr.exit_status == 0;
-      std::string why;
-      if (!cr.started) why = "postsuper could not be run: " + cr.error;
-      else if (!cr.exited) why = "postsuper was killed by signal " + std::to_string(cr.signal);
-      else if (cr.exit_status != 0) why = "postsuper exited with status " + std::to_string(cr.exit_status);
+      std::string why = unexplained(cr, accepting);
+      if (why.empty() && po.total != static_cast<long>(done_here) && !(po.total == -1 && done_here == 0)) {
+        report.totals_mismatch = true;
+        why = "postsuper's total (" + std::to_string(po.total) + ") contradicts its per-ID reports (" +
+              std::to_string(done_here) + ")";
+      }
       for (auto& [id, idx] : sent) {
         IdResult& r = report.results[idx];
         if (r.outcome == IdOutcome::kDone) continue;
-        r.outcome = clean ? IdOutcome::kNotFound : IdOutcome::kFailed;
-        r.detail = clean ? "not found by postsuper (gone or moved since planning)" : why;
+        r.outcome = why.empty() ? IdOutcome::kNotFound : IdOutcome::kFailed;
+        r.detail = why.empty() ? "not found by postsuper (gone or moved since planning)" : why;
       }
-      if (clean && po.total != static_cast<long>(done_here) && !(po.total == -1 && done_here == 0)) {
-        report.totals_mismatch = true;
-        report.warnings.push_back("postsuper's total (" + std::to_string(po.total) +
-                                  ") differs from its per-ID reports (" + std::to_string(done_here) + ")");
+      if (!why.empty()) {
+        report.warnings.push_back(why);
+        stopped_why = why;
+        report.stopped = why + " (" + std::string(queue) + ", batch " + std::to_string(report.batches) + ")";
       }
-      if (!why.empty()) report.warnings.push_back(why);
       if (progress) progress(handed, done_total);
     }
   }

@@ -128,8 +128,9 @@ bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptio
   return scan_queues(with_headers, evaluate, consume, counts.scan, error);
 }
 
-std::string reverify(QueueFileRereader& files, const std::string& queue_directory, const PlanEntry& entry,
-                     const Matcher& matcher, const PlanOptions& options) {
+Verification reverify(QueueFileRereader& files, const std::string& queue_directory, const PlanEntry& entry,
+                      const Matcher& matcher, const PlanOptions& options) {
+  auto changed = [](std::string why) { return Verification{Verification::kChanged, std::move(why)}; };
   FileInfo info;
   const Message* read = nullptr;
   std::string error;
@@ -138,22 +139,22 @@ std::string reverify(QueueFileRereader& files, const std::string& queue_director
   FileStatus st = files.read(entry.path(), info, read, error, parse);
   switch (st) {
     case FileStatus::kMessage: break;
-    case FileStatus::kVanished: return "vanished";
-    case FileStatus::kInProgress: return "being rewritten";
-    default: return error.empty() ? "unreadable" : error;
+    case FileStatus::kVanished: return Verification{Verification::kVanished, "vanished"};
+    case FileStatus::kInProgress: return changed("being rewritten");
+    default: return changed(error.empty() ? "unreadable" : error);
   }
   const Message& msg = *read;
-  if (info.inode != entry.inode) return "different file (inode changed)";
-  if (msg.arrival_time != entry.arrival_time) return "different message (arrival time changed)";
-  if (msg.sender_str() != entry.sender) return "different message (sender changed)";
+  if (info.inode != entry.inode) return changed("different file (inode changed)");
+  if (msg.arrival_time != entry.arrival_time) return changed("different message (arrival time changed)");
+  if (msg.sender_str() != entry.sender) return changed("different message (sender changed)");
   const std::int64_t now = options.now ? options.now : static_cast<std::int64_t>(std::time(nullptr));
   std::vector<std::string> reasons;
   if (matcher.needs_reasons()) reasons = load_reasons(queue_directory, entry.id, msg);
   Verdict v = matcher.evaluate(Subject{msg, info.file_size, now, matcher.needs_reasons() ? &reasons : nullptr});
-  if (v.kind == VerdictKind::kNoMatch) return "no longer matches";
+  if (v.kind == VerdictKind::kNoMatch) return changed("no longer matches");
   if (v.kind == VerdictKind::kMixed && options.mixed == MixedPolicy::kSkip)
-    return "no longer matches (now mixed)";
-  return "";
+    return changed("no longer matches (now mixed)");
+  return Verification{};
 }
 
 }  // namespace qpurge

@@ -3,16 +3,23 @@
 
 #include <sys/stat.h>
 
+#include "qpurge/text.h"
+
 namespace qpurge {
 
-bool postconf_value(CommandRunner& runner, const std::string& postconf,
-                    const std::string& config_dir, const std::string& parameter,
-                    std::string& value, std::string& error) {
-  std::vector<std::string> argv{postconf};
+std::vector<std::string> postfix_argv(const std::string& program, const std::string& config_dir) {
+  std::vector<std::string> argv{program};
   if (!config_dir.empty()) {
     argv.push_back("-c");
     argv.push_back(config_dir);
   }
+  return argv;
+}
+
+bool postconf_value(CommandRunner& runner, const std::string& postconf,
+                    const std::string& config_dir, const std::string& parameter,
+                    std::string& value, std::string& error) {
+  std::vector<std::string> argv = postfix_argv(postconf, config_dir);
   argv.push_back("-h");
   argv.push_back(parameter);
   CommandResult r = runner.run(argv, "");
@@ -21,13 +28,11 @@ bool postconf_value(CommandRunner& runner, const std::string& postconf,
     return false;
   }
   if (!r.exited || r.exit_status != 0) {
-    std::string what = r.err;
-    while (!what.empty() && (what.back() == '\n' || what.back() == '\r')) what.pop_back();
-    error = postconf + " failed" + (what.empty() ? std::string() : ": " + what);
+    std::string_view what = trim_end(r.err);
+    error = postconf + " failed" + (what.empty() ? std::string() : ": " + std::string(what));
     return false;
   }
-  value = r.out;
-  while (!value.empty() && (value.back() == '\n' || value.back() == ' ')) value.pop_back();
+  value = trim_end(r.out, "\r\n ");
   if (value.empty() || value.find('\n') != std::string::npos) {
     error = postconf + ": unexpected output for " + parameter;
     return false;

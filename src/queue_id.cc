@@ -24,6 +24,13 @@ std::size_t long_separator(std::string_view id) {
   return z;
 }
 
+// The 4 base-52 microsecond digits before a long ID's separator `z`.
+std::uint64_t long_microseconds(std::string_view id, std::size_t z) {
+  std::uint64_t usec = 0;
+  for (std::size_t i = z - 4; i < z; ++i) usec = usec * 52 + static_cast<std::uint64_t>(long_value(id[i], 52));
+  return usec;
+}
+
 }  // namespace
 
 bool queue_id_ok(std::string_view id) {
@@ -51,13 +58,21 @@ bool is_long_queue_id(std::string_view id) {
   if (z == std::string_view::npos) return false;
   for (std::size_t i = 0; i < z; ++i)
     if (long_value(id[i], 52) < 0) return false;
-  std::uint64_t usec = 0;
-  for (std::size_t i = z - 4; i < z; ++i) usec = usec * 52 + static_cast<std::uint64_t>(long_value(id[i], 52));
-  if (usec >= 1000000) return false;
+  if (long_microseconds(id, z) >= 1000000) return false;
   if (id.size() - z - 1 > 12) return false;
   for (std::size_t i = z + 1; i < id.size(); ++i)
     if (long_value(id[i], 51) < 0) return false;
   return true;
+}
+
+std::optional<std::uint32_t> queue_id_microseconds(std::string_view id) {
+  std::uint32_t usec = 0;
+  if (is_short_queue_id(id)) {
+    for (std::size_t i = 0; i < 5; ++i) usec = usec * 16 + static_cast<std::uint32_t>(hex_value(id[i]));
+    return usec;
+  }
+  if (is_long_queue_id(id)) return static_cast<std::uint32_t>(long_microseconds(id, long_separator(id)));
+  return std::nullopt;
 }
 
 std::optional<std::uint64_t> queue_id_inode(std::string_view id) {

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <deque>
 #include <cstring>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "qpurge/queue_id.h"
@@ -29,6 +31,20 @@ int real_open_at(int dirfd, const char* name, int flags) {
   return fd;
 }
 int real_fstat(int fd, struct stat* st) { return ::fstat(fd, st); }
+std::thread real_spawn(std::function<void()> body) { return std::thread(std::move(body)); }
+
+bool permission_denied(int err) { return err == EACCES || err == EPERM; }
+
+// "PATH: Permission denied: run as root or as the mail_owner (postfix)",
+// naming the owner of the directory (Postfix's queue directories belong to
+// mail_owner) when it is someone other than root.
+std::string denied_message(const std::string& path, int err) {
+  std::string msg = path + ": " + std::strerror(err) + ": run as root or as the mail_owner";
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && st.st_uid != 0)
+    if (struct passwd* pw = ::getpwuid(st.st_uid)) msg += std::string(" (") + pw->pw_name + ")";
+  return msg;
+}
 
 struct Entry {
   std::string name;
@@ -112,36 +128,57 @@ class Walker {
  public:
   Walker(const ScanOptions& o, const Evaluator& ev, const Consumer& co, ScanStats& st)
       : opt_(o), evaluate_(ev), consume_(co), stats_(st), sys_(o.sys ? *o.sys : ScanSys::real()) {
-    unsigned n = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
     main_worker_ = std::make_unique<Worker>();
-    for (unsigned i = 1; i < n; ++i) {
-      workers_.push_back(std::make_unique<Worker>());
-      Worker* w = workers_.back().get();
-      threads_.emplace_back([this, w] { worker_loop(*w); });
-    }
   }
 
+  // Stops the workers (those still queued jobs are dropped unless finish()
+  // ran) and joins them: nothing may wait on mu_ or the condition variables
+  // once they are destroyed.
   ~Walker() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       listing_done_ = true;
+      abandoned_ = true;
     }
     work_cv_.notify_all();
     for (auto& t : threads_) t.join();
   }
 
-  void walk_queue(int rootfd, std::string_view queue) {
+  // Starts the worker threads (the calling thread is the first of `n`).
+  bool start(unsigned n, std::string& error) {
+    for (unsigned i = 1; i < n; ++i) {
+      workers_.push_back(std::make_unique<Worker>());
+      Worker* w = workers_.back().get();
+      try {
+        threads_.push_back(sys_.spawn_thread([this, w] { worker_loop(*w); }));
+      } catch (const std::system_error& e) {
+        error = "cannot start scan thread " + std::to_string(i + 1) + " of " + std::to_string(n) + ": " +
+                e.code().message();
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // False with `error` set when permission to read the queue is denied.
+  bool walk_queue(int rootfd, std::string_view queue, std::string& error) {
     auto path = std::make_shared<const std::string>(queue);
     int fd = sys_.open_at(rootfd, std::string(queue).c_str(), kDirFlags);
     if (fd < 0) {
-      if (errno == ENOENT) {
+      int e = errno;
+      if (e == ENOENT) {
         ++stats_.missing_queues;
-        return;
+        return true;
       }
-      report_dir(queue, path, errno);
-      return;
+      if (permission_denied(e)) {
+        error = denied_message(opt_.queue_directory + "/" + std::string(queue), e);
+        return false;
+      }
+      report_dir(queue, path, e);
+      return true;
     }
     walk_dir(std::make_shared<DirHandle>(fd, queue, path));
+    return true;
   }
 
   // Processes and hands over everything still queued.
@@ -233,6 +270,7 @@ class Walker {
 
   // Takes the next job nobody runs yet; nullptr if none. Caller holds mu_.
   Job* claim() {
+    if (abandoned_) return nullptr;
     if (next_run_ < jobs_.size()) return jobs_[next_run_++].get();
     return nullptr;
   }
@@ -345,31 +383,44 @@ class Walker {
   std::size_t next_run_ = 0;               // jobs_[0, next_run_) are claimed
   std::size_t waiting_files_ = 0;
   bool listing_done_ = false;
+  bool abandoned_ = false;  // the scan failed: run no more jobs
 };
 
 }  // namespace
 
 const ScanSys& ScanSys::real() {
-  static const ScanSys sys{real_open_at, real_fstat};
+  static const ScanSys sys{real_open_at, real_fstat, real_spawn};
   return sys;
 }
 
 bool scan_queues(const ScanOptions& options, const Evaluator& evaluate, const Consumer& consume,
                  ScanStats& stats, std::string& error) {
-  int root = ::open(options.queue_directory.c_str(), kDirFlags & ~O_NOFOLLOW);
-  if (root < 0) {
-    error = options.queue_directory + ": " + std::strerror(errno);
+  if (options.threads > kMaxScanThreads) {
+    error = "internal error: " + std::to_string(options.threads) + " scan threads requested (at most " +
+            std::to_string(kMaxScanThreads) + ")";
     return false;
   }
+  const ScanSys& sys = options.sys ? *options.sys : ScanSys::real();
+  int root = sys.open_at(AT_FDCWD, options.queue_directory.c_str(), kDirFlags & ~O_NOFOLLOW);
+  if (root < 0) {
+    int e = errno;
+    error = permission_denied(e) ? denied_message(options.queue_directory, e)
+                                 : options.queue_directory + ": " + std::strerror(e);
+    return false;
+  }
+  bool ok = true;
   {
+    const unsigned n = options.threads ? options.threads
+                                       : std::clamp(std::thread::hardware_concurrency(), 1u, kMaxScanThreads);
     Walker walker(options, evaluate, consume, stats);
+    ok = walker.start(n, error);
     for (std::string_view q : kMessageQueues)
-      if (std::find(options.queues.begin(), options.queues.end(), q) != options.queues.end())
-        walker.walk_queue(root, q);
-    walker.finish();
+      if (ok && std::find(options.queues.begin(), options.queues.end(), q) != options.queues.end())
+        ok = walker.walk_queue(root, q, error);
+    if (ok) walker.finish();
   }
   ::close(root);
-  return true;
+  return ok;
 }
 
 QueueFileRereader::~QueueFileRereader() {

@@ -43,8 +43,9 @@ Phase2 sort_held(const ViaHoldJob& job, const std::vector<PlanEntry>& plan, cons
     PlanEntry held = e;
     held.queue = "hold";
     held.dir = f->second;
-    std::string why = job.verify_held ? job.verify_held(held) : std::string();
-    if (why.empty()) {
+    Verification v = job.verify_held ? job.verify_held(held) : Verification{};
+    const std::string why = v.kind == Verification::kVanished ? "vanished from hold" : v.why;
+    if (v.kind == Verification::kSame) {
       p.to_delete.push_back(std::move(held));
     } else if (held_by_us.count(e.id)) {
       p.why_released[e.id] = why;

@@ -8,6 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
+
 namespace qpurge {
 namespace {
 
@@ -21,8 +24,11 @@ class ScriptedRunner : public CommandRunner {
  public:
   std::vector<std::string> existing;
   std::vector<Call> calls;
-  bool die_after_first = false;
+  bool die_after_first = false;  // killed after the first ID it removes
   bool cannot_start = false;
+  int exit_status = 0;
+  int total_offset = 0;  // added to the true total: a lying "Deleted: N" line
+  std::string prefix = "postsuper: ";  // how it names itself on each line
   std::string extra;
   CommandResult run(const std::vector<std::string>& argv, std::string_view input) override {
     calls.push_back({argv, std::string(input)});
@@ -32,6 +38,9 @@ class ScriptedRunner : public CommandRunner {
       return r;
     }
     r.started = true;
+    const ActionInfo* act = &action_info(Action::kDelete);
+    for (Action a : {Action::kHold, Action::kRelease, Action::kRequeue, Action::kExpire})
+      if (std::find(argv.begin(), argv.end(), action_info(a).flag) != argv.end()) act = &action_info(a);
     int n = 0;
     std::size_t pos = 0;
     while (pos < input.size()) {
@@ -39,7 +48,7 @@ class ScriptedRunner : public CommandRunner {
       std::string id(input.substr(pos, nl - pos));
       pos = nl + 1;
       if (std::find(existing.begin(), existing.end(), id) != existing.end()) {
-        r.err += "postsuper: " + id + ": removed\n";
+        r.err += prefix + id + ": " + std::string(act->per_id) + "\n";
         ++n;
         if (die_after_first) {
           r.signal = 9;
@@ -48,8 +57,10 @@ class ScriptedRunner : public CommandRunner {
       }
     }
     r.err += extra;
-    r.err += "postsuper: Deleted: " + std::to_string(n) + " message" + (n == 1 ? "" : "s") + "\n";
+    n += total_offset;
+    if (n > 0) r.err += prefix + std::string(act->total) + ": " + std::to_string(n) + " message" + (n == 1 ? "" : "s") + "\n";
     r.exited = true;
+    r.exit_status = exit_status;
     return r;
   }
 };
@@ -117,12 +128,28 @@ TEST(ExecuteTest, VerifierDropsChangedMessages) {
   ExecOptions opt;
   opt.postsuper = "/usr/sbin/postsuper";
   ExecReport rep = execute_plan(runner, opt, plan, [](const PlanEntry& e) {
-    return e.id == "20278A74127" ? std::string("different message (sender changed)") : std::string();
+    if (e.id == "20278A74127") return Verification{Verification::kChanged, "different message (sender changed)"};
+    return Verification{};
   });
   ASSERT_EQ(runner.calls.size(), 1u);
   EXPECT_EQ(runner.calls[0].input, "10278A74127\n");
   EXPECT_EQ(rep.count(IdOutcome::kChanged), 1u);
   EXPECT_EQ(rep.results[1].detail, "different message (sender changed)");
+}
+
+TEST(ExecuteTest, VanishedMessagesAreNotFoundAndNotSent) {
+  ScriptedRunner runner;
+  runner.existing = {"10278A74127"};
+  std::vector<PlanEntry> plan = {entry("deferred", "10278A74127"), entry("deferred", "20278A74127")};
+  ExecOptions opt;
+  opt.postsuper = "/usr/sbin/postsuper";
+  ExecReport rep = execute_plan(runner, opt, plan, [](const PlanEntry& e) {
+    return e.id == "20278A74127" ? Verification{Verification::kVanished, ""} : Verification{};
+  });
+  ASSERT_EQ(runner.calls.size(), 1u);
+  EXPECT_EQ(runner.calls[0].input, "10278A74127\n");
+  EXPECT_EQ(rep.results[1].outcome, IdOutcome::kNotFound);
+  EXPECT_EQ(rep.results[1].detail, "vanished since planning");
 }
 
 TEST(ExecuteTest, PostsuperDyingMidBatchFailsTheRest) {
@@ -175,6 +202,163 @@ TEST(ExecuteTest, StopRequestLetsTheBatchFinishAndSkipsTheRest) {
   EXPECT_TRUE(rep.interrupted);
   EXPECT_EQ(rep.count(IdOutcome::kDone), 1u);
   EXPECT_EQ(rep.count(IdOutcome::kNotAttempted), 1u);
+}
+
+std::vector<PlanEntry> twenty_ids() {
+  std::vector<PlanEntry> plan;
+  char id[16];
+  for (int i = 0; i < 20; ++i) {
+    std::snprintf(id, sizeof id, "%02d278A74127", 10 + i);
+    plan.push_back(entry("deferred", id));
+  }
+  return plan;
+}
+
+ExecOptions one_per_run() {
+  ExecOptions opt;
+  opt.postsuper = "/usr/sbin/postsuper";
+  opt.batch_size = 1;
+  return opt;
+}
+
+TEST(ExecuteTest, DyingPostsuperStopsFurtherRuns) {
+  ScriptedRunner runner;
+  std::vector<PlanEntry> plan = twenty_ids();
+  for (const auto& e : plan) runner.existing.push_back(e.id);
+  runner.die_after_first = true;
+  ExecReport rep = execute_plan(runner, one_per_run(), plan, {});
+  EXPECT_EQ(runner.calls.size(), 1u);
+  EXPECT_EQ(rep.count(IdOutcome::kDone), 1u);
+  EXPECT_EQ(rep.count(IdOutcome::kNotAttempted), 19u);
+  EXPECT_EQ(rep.stopped, "postsuper was killed by signal 9 (deferred, batch 1)");
+  EXPECT_EQ(rep.results[5].detail, "not attempted: postsuper was killed by signal 9 on an earlier batch");
+}
+
+TEST(ExecuteTest, PostsuperThatCannotRunIsNotTriedAgain) {
+  ScriptedRunner runner;
+  runner.cannot_start = true;
+  ExecReport rep = execute_plan(runner, one_per_run(), twenty_ids(), {});
+  EXPECT_EQ(runner.calls.size(), 1u);
+  EXPECT_EQ(rep.count(IdOutcome::kFailed), 1u);
+  EXPECT_EQ(rep.count(IdOutcome::kNotAttempted), 19u);
+  EXPECT_EQ(rep.stopped, "postsuper could not be run: postsuper: No such file or directory (deferred, batch 1)");
+}
+
+TEST(ExecuteTest, NonZeroExitStopsFurtherRunsAndFailsTheUnreportedRest) {
+  ScriptedRunner runner;
+  std::vector<PlanEntry> plan = twenty_ids();
+  runner.existing = {plan[0].id};  // plan[1] is not reported: not known, so failed
+  runner.exit_status = 1;
+  ExecOptions opt = one_per_run();
+  opt.batch_size = 2;
+  ExecReport rep = execute_plan(runner, opt, plan, {});
+  EXPECT_EQ(runner.calls.size(), 1u);
+  EXPECT_EQ(rep.results[0].outcome, IdOutcome::kDone);
+  EXPECT_EQ(rep.results[1].outcome, IdOutcome::kFailed);
+  EXPECT_EQ(rep.results[1].detail, "postsuper exited with status 1");
+  EXPECT_EQ(rep.count(IdOutcome::kNotAttempted), 18u);
+  EXPECT_EQ(rep.stopped, "postsuper exited with status 1 (deferred, batch 1)");
+}
+
+TEST(ExecuteTest, TotalThatContradictsPerIdLinesStopsFurtherRuns) {
+  ScriptedRunner runner;
+  std::vector<PlanEntry> plan = twenty_ids();
+  runner.existing = {plan[0].id};
+  runner.total_offset = 1;  // "Deleted: 2 messages" after one "removed" line
+  ExecOptions opt = one_per_run();
+  opt.batch_size = 2;
+  ExecReport rep = execute_plan(runner, opt, plan, {});
+  EXPECT_EQ(runner.calls.size(), 1u);
+  EXPECT_TRUE(rep.totals_mismatch);
+  EXPECT_EQ(rep.results[0].outcome, IdOutcome::kDone);
+  EXPECT_EQ(rep.results[1].outcome, IdOutcome::kFailed);
+  EXPECT_EQ(rep.count(IdOutcome::kNotAttempted), 18u);
+  EXPECT_EQ(rep.stopped, "postsuper's total (2) contradicts its per-ID reports (1) (deferred, batch 1)");
+}
+
+TEST(ExecuteTest, CleanRunsLeaveStoppedEmpty) {
+  ScriptedRunner runner;
+  std::vector<PlanEntry> plan = twenty_ids();
+  for (const auto& e : plan) runner.existing.push_back(e.id);
+  ExecReport rep = execute_plan(runner, one_per_run(), plan, {});
+  EXPECT_EQ(runner.calls.size(), 20u);
+  EXPECT_EQ(rep.count(IdOutcome::kDone), 20u);
+  EXPECT_TRUE(rep.stopped.empty());
+}
+
+TEST(ExecuteTest, ParsesReportsWhateverTheProgramCallsItself) {
+  const char* prefixes[] = {"postsuper: ", "pfsuper: ", "pfsuper[4711]: ", "", "/usr/sbin/postsuper: "};
+  for (const char* prefix : prefixes) {
+    std::string p = prefix;
+    PostsuperOutput o = parse_postsuper_output(
+        p + "E327EA72116: removed\n" + p + "3Yz7bB4dFBzgB2: removed\n" + p + "Deleted: 2 messages\n",
+        action_info(Action::kDelete));
+    std::vector<std::string> want = {"E327EA72116", "3Yz7bB4dFBzgB2"};
+    EXPECT_EQ(o.done, want) << "prefix '" << prefix << "'";
+    EXPECT_EQ(o.total, 2) << "prefix '" << prefix << "'";
+    EXPECT_TRUE(o.other.empty()) << "prefix '" << prefix << "'";
+  }
+}
+
+TEST(ExecuteTest, QueueIdInAWarningIsNotTakenAsDone) {
+  PostsuperOutput o = parse_postsuper_output(
+      "pfsuper: warning: E327EA72116: removed\n"
+      "warning: E327EA72116: removed\n"
+      "pfsuper: fatal: E327EA72116: removed\n"
+      "pfsuper: warning: invalid mail queue id: E327EA72116\n"
+      "pfsuper: E327EA72116: removed later\n"
+      "pfsuper: Deleted: 2 messages, or so\n",
+      action_info(Action::kDelete));
+  EXPECT_TRUE(o.done.empty());
+  EXPECT_EQ(o.total, -1);
+  EXPECT_EQ(o.other.size(), 6u);
+}
+
+TEST(ExecuteTest, PostsuperUnderAnotherNameIsUnderstood) {
+  ScriptedRunner runner;
+  runner.prefix = "pfsuper: ";
+  runner.existing = {"10278A74127"};
+  runner.extra = "pfsuper: warning: 20278A74127: removed\npfsuper: 99999A74127: removed\n";
+  std::vector<PlanEntry> plan = {entry("deferred", "10278A74127"), entry("deferred", "20278A74127")};
+  ExecOptions opt;
+  opt.postsuper = "/tmp/pfsuper";
+  ExecReport rep = execute_plan(runner, opt, plan, {});
+  EXPECT_EQ(rep.results[0].outcome, IdOutcome::kDone);
+  EXPECT_EQ(rep.results[1].outcome, IdOutcome::kNotFound);
+  EXPECT_EQ(rep.warnings.size(), 2u);  // the warning line and the ID it was never sent
+}
+
+TEST(ExecuteTest, HoldSkipsWhatIsAlreadyOnHold) {
+  ScriptedRunner runner;
+  runner.existing = {"10278A74127"};
+  std::vector<PlanEntry> plan = {entry("hold", "30278A74127"), entry("deferred", "10278A74127")};
+  ExecOptions opt;
+  opt.postsuper = "/usr/sbin/postsuper";
+  opt.action = Action::kHold;
+  ExecReport rep = execute_plan(runner, opt, plan, {});
+  ASSERT_EQ(runner.calls.size(), 1u);
+  EXPECT_EQ(runner.calls[0].argv.back(), "deferred");
+  EXPECT_EQ(rep.count(IdOutcome::kAlready), 1u);
+  EXPECT_EQ(rep.results[1].id, "30278A74127");
+  EXPECT_EQ(rep.results[1].outcome, IdOutcome::kAlready);
+  EXPECT_EQ(rep.results[1].detail, "already on hold");
+  EXPECT_EQ(outcome_name(IdOutcome::kAlready), "already");
+}
+
+TEST(ExecuteTest, ReleaseSkipsWhatIsNotOnHold) {
+  ScriptedRunner runner;
+  runner.existing = {"30278A74127"};
+  std::vector<PlanEntry> plan = {entry("hold", "30278A74127"), entry("deferred", "10278A74127"),
+                                 entry("active", "20278A74127")};
+  ExecOptions opt;
+  opt.postsuper = "/usr/sbin/postsuper";
+  opt.action = Action::kRelease;
+  ExecReport rep = execute_plan(runner, opt, plan, {});
+  ASSERT_EQ(runner.calls.size(), 1u);
+  EXPECT_EQ(runner.calls[0].argv.back(), "hold");
+  EXPECT_EQ(runner.calls[0].input, "30278A74127\n");
+  EXPECT_EQ(rep.count(IdOutcome::kAlready), 2u);
+  EXPECT_EQ(rep.count(IdOutcome::kDone), 1u);
 }
 
 }  // namespace

@@ -142,7 +142,8 @@ TEST(PlanTest, ReverifyAcceptsTheSameMessage) {
   Matcher m = domain_matcher("example.com");
   plan(spool, m, PlanOptions{}, p);
   ASSERT_EQ(p.sink.entries.size(), 1u);
-  EXPECT_EQ(reverify(rereader, spool.root(), p.sink.entries[0], m, PlanOptions{}), "");
+  Verification v = reverify(rereader, spool.root(), p.sink.entries[0], m, PlanOptions{});
+  EXPECT_EQ(v.kind, Verification::kSame) << v.why;
 }
 
 TEST(PlanTest, ReverifyNoticesEveryChange) {
@@ -160,10 +161,12 @@ TEST(PlanTest, ReverifyNoticesEveryChange) {
   std::string rel = spool.put_message("deferred", "10278A74127", message("a@x.example", {"r@example.com"}));
   PlanEntry e = planned("10278A74127");
   std::filesystem::remove(spool.root() + "/" + rel);
-  EXPECT_EQ(reverify(rereader, spool.root(), e, m, PlanOptions{}), "vanished");
+  EXPECT_EQ(reverify(rereader, spool.root(), e, m, PlanOptions{}).kind, Verification::kVanished);
   // Same name, another file (a reused short ID): a new inode.
   spool.put_message("deferred", "10278A74127", message("a@x.example", {"r@example.com"}, 1795344811));
-  EXPECT_NE(reverify(rereader, spool.root(), e, m, PlanOptions{}).find("changed"), std::string::npos);
+  Verification v = reverify(rereader, spool.root(), e, m, PlanOptions{});
+  EXPECT_EQ(v.kind, Verification::kChanged);
+  EXPECT_NE(v.why.find("changed"), std::string::npos) << v.why;  // inode or arrival time: the inode may be reused
   // Same inode, another sender written in place.
   e = planned("10278A74127");
   {
@@ -173,7 +176,9 @@ TEST(PlanTest, ReverifyNoticesEveryChange) {
     std::fwrite(content.data(), 1, content.size(), f);
     std::fclose(f);
   }
-  EXPECT_EQ(reverify(rereader, spool.root(), e, m, PlanOptions{}), "different message (sender changed)");
+  v = reverify(rereader, spool.root(), e, m, PlanOptions{});
+  EXPECT_EQ(v.kind, Verification::kChanged);
+  EXPECT_EQ(v.why, "different message (sender changed)");
   // Same message, recipient now delivered elsewhere: no longer matches.
   e = planned("10278A74127");
   {
@@ -184,7 +189,9 @@ TEST(PlanTest, ReverifyNoticesEveryChange) {
     std::fwrite(content.data(), 1, content.size(), f);
     std::fclose(f);
   }
-  EXPECT_EQ(reverify(rereader, spool.root(), e, m, PlanOptions{}), "no longer matches");
+  v = reverify(rereader, spool.root(), e, m, PlanOptions{});
+  EXPECT_EQ(v.kind, Verification::kChanged);
+  EXPECT_EQ(v.why, "no longer matches");
 }
 
 TEST(PlanFileTest, RoundTripsExactBytes) {

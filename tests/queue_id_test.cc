@@ -37,6 +37,12 @@ TEST(QueueIdTest, RejectsWhatPostfixWouldNotName) {
   for (const auto& c : cases) EXPECT_FALSE(is_queue_id(c.id)) << c.label;
 }
 
+TEST(QueueIdTest, MicrosecondsOfEitherForm) {
+  EXPECT_EQ(queue_id_microseconds("E327EA72116"), 0xE327Eu);
+  EXPECT_EQ(queue_id_microseconds("4jXQvf56qXz1bcCJ"), 0xB0278u);  // "56qX" in base 52
+  EXPECT_EQ(queue_id_microseconds("not_an_id"), std::nullopt);
+}
+
 TEST(QueueIdTest, QueueIdOkIsPostfixsRule) {
   EXPECT_TRUE(queue_id_ok("abc_DEF123"));
   EXPECT_FALSE(queue_id_ok("abc-def"));

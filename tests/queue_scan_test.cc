@@ -6,8 +6,14 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <pwd.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cerrno>
 #include <map>
+#include <system_error>
+#include <thread>
 
 #include "test_spool.h"
 
@@ -165,6 +171,78 @@ TEST(QueueScanTest, UnreadableDirectoryIsReported) {
   Seen s = scan(spool, {"deferred"}, 2, denying("2"));
   EXPECT_EQ(s.stats.bad_directories, 1u);
   EXPECT_EQ(s.errors["deferred/2"], "open directory: Permission denied");
+}
+
+// The scan as scan() above, but returning scan_queues()'s result and error.
+bool scan_fails(const TestSpool& spool, std::vector<std::string> queues, unsigned threads, const ScanSys* sys,
+                std::string& error, std::size_t& consumed) {
+  ScanOptions opt;
+  opt.queue_directory = spool.root();
+  opt.queues = std::move(queues);
+  opt.threads = threads;
+  opt.sys = sys;
+  ScanStats stats;
+  consumed = 0;
+  return scan_queues(
+      opt, [](const FileInfo&, const Message&) { return std::any(); }, [&](ScanRecord&) { ++consumed; }, stats,
+      error);
+}
+
+TEST(QueueScanTest, PermissionDeniedOnAQueueIsFatal) {
+  TestSpool spool;
+  spool.put_message("incoming", "20278A74127", message("a@x", {"r@y"}));
+  spool.put_message("deferred", "20278A74128", message("b@x", {"r@y"}));
+  struct passwd* nobody = ::getpwnam("nobody");
+  ASSERT_NE(nobody, nullptr);
+  ASSERT_EQ(::chown((spool.root() + "/deferred").c_str(), nobody->pw_uid, nobody->pw_gid), 0);
+  std::string error;
+  std::size_t consumed = 0;
+  EXPECT_FALSE(scan_fails(spool, {"incoming", "deferred", "hold"}, 2, denying("deferred"), error, consumed));
+  EXPECT_EQ(error, spool.root() + "/deferred: Permission denied: run as root or as the mail_owner (nobody)");
+}
+
+TEST(QueueScanTest, PermissionDeniedOnTheQueueDirectoryIsFatal) {
+  TestSpool spool;
+  std::string error;
+  std::size_t consumed = 0;
+  static std::string root;
+  root = spool.root();
+  EXPECT_FALSE(scan_fails(spool, {"deferred"}, 2, denying(root.c_str()), error, consumed));
+  EXPECT_EQ(error, spool.root() + ": Permission denied: run as root or as the mail_owner");
+  EXPECT_EQ(consumed, 0u);
+}
+
+// Thread creation that fails after `allowed` threads, as under a low ulimit -v.
+std::thread spawn_limited(std::function<void()> body) {
+  static std::atomic<int> started{0};
+  if (!body) {  // reset
+    started = 0;
+    return {};
+  }
+  if (started.fetch_add(1) >= 3) throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again));
+  return std::thread(std::move(body));
+}
+
+TEST(QueueScanTest, ThreadCreationFailureStopsTheScanCleanly) {
+  TestSpool spool;
+  spool.put_message("deferred", "20278A74127", message("a@x", {"r@y"}));
+  static ScanSys sys;
+  sys = ScanSys::real();
+  sys.spawn_thread = spawn_limited;
+  spawn_limited({});
+  std::string error;
+  std::size_t consumed = 0;
+  EXPECT_FALSE(scan_fails(spool, {"deferred"}, 16, &sys, error, consumed));
+  EXPECT_EQ(error, "cannot start scan thread 5 of 16: Resource temporarily unavailable");
+  EXPECT_EQ(consumed, 0u);
+}
+
+TEST(QueueScanTest, RefusesAbsurdThreadCounts) {
+  TestSpool spool;
+  std::string error;
+  std::size_t consumed = 0;
+  EXPECT_FALSE(scan_fails(spool, {"deferred"}, 257, nullptr, error, consumed));
+  EXPECT_EQ(error, "internal error: 257 scan threads requested (at most 256)");
 }
 
 TEST(QueueScanTest, MissingQueueDirectoryIsAFatalError) {

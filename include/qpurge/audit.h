@@ -6,9 +6,21 @@
 // appends the "result" record (the outcome of every ID) and logs a one-line
 // summary to syslog (facility mail, ident qpurge), as postsuper logs its own.
 // Both records are JSON Lines; they share a run id (time and pid).
+//
+// A record is whole or absent: it is written with one write() of the whole
+// line (O_APPEND, under an exclusive flock so two runs cannot interleave),
+// then fsynced; when the write is short (a full disk, a file size limit) or
+// fails, or the fsync fails, the file is truncated back to where the record
+// began and append() fails, so the caller does not act. A file that does not
+// end in a newline (torn by a crash or by an older qpurge) is not refused:
+// the record starts on a fresh line, leaving the torn line, which no JSON
+// reader takes for a record, as the evidence it is.
 #ifndef QPURGE_AUDIT_H_
 #define QPURGE_AUDIT_H_
 
+#include <sys/types.h>
+
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -18,18 +30,31 @@ inline constexpr const char* kDefaultAuditLog = "/var/log/qpurge/audit.jsonl";
 
 class AuditLog {
  public:
-  explicit AuditLog(std::string path) : path_(std::move(path)) {}
+  // write(2), or a stand-in with its contract so tests can make it short or fail.
+  using WriteFn = ssize_t (*)(int fd, const void* data, std::size_t size);
+
+  explicit AuditLog(std::string path, WriteFn write = nullptr);
   ~AuditLog();
-  // Opens (creating the file and its directory, mode 0640/0750) for appending.
+  AuditLog(const AuditLog&) = delete;
+  AuditLog& operator=(const AuditLog&) = delete;
+  // Opens (creating the file and its directory, mode 0640/0750) for appending
+  // (read-write: append() reads the last byte to find a torn line).
   bool open(std::string& error);
-  // Appends one line and fsyncs it.
+  // Appends one record (a newline is added when `json_line` has none) and
+  // fsyncs it, or leaves the file as it was and returns false with `error`
+  // naming the path and the cause ("audit log PATH: No space left on device:
+  // the partial record was rolled back").
   bool append(const std::string& json_line, std::string& error);
   const std::string& path() const { return path_; }
 
  private:
   std::string path_;
+  WriteFn write_;
   int fd_ = -1;
 };
+
+// This host's name (gethostname), as audit records and plan files carry it.
+std::string hostname();
 
 // Fields every record carries: time, run id, user, SUDO_USER, host, argv.
 std::string audit_common_fields(const std::vector<std::string>& argv);

@@ -6,8 +6,13 @@
 // IDs it did not find, so the outcome of each ID comes from its own report
 // lines ("ID: removed") and is cross-checked with its total ("Deleted: N
 // messages"): an ID it reported is done, one it did not is "not found" (gone
-// or moved since planning), and every ID of a batch whose postsuper could not
-// run or died is "failed".
+// or moved since planning).
+//
+// Fail closed: when a postsuper run could not start, was killed by a signal,
+// exited non-zero, or printed a total that contradicts its per-ID lines, the
+// IDs of that batch it did not report are "failed" (their fate is not known),
+// no further postsuper is started, every later ID is "not attempted", and
+// ExecReport::stopped says why.
 //
 // IDs are streamed: each is validated again (a Postfix queue ID and a
 // message queue name) and passed to the caller's verifier, which may drop it
@@ -44,7 +49,10 @@ struct ActionInfo {
 const ActionInfo& action_info(Action a);
 bool parse_action(std::string_view name, Action& out);
 
-enum class IdOutcome { kDone, kNotFound, kFailed, kChanged, kNotAttempted, kInvalid };
+// kAlready: the message is already where the action would put it (hold of a
+// message in the hold queue, release of one that is not on hold); it is not
+// handed to postsuper and is not a failure.
+enum class IdOutcome { kDone, kNotFound, kFailed, kChanged, kNotAttempted, kInvalid, kAlready };
 std::string_view outcome_name(IdOutcome o);
 
 struct IdResult {
@@ -69,13 +77,16 @@ struct ExecReport {
   std::size_t batches = 0;
   bool interrupted = false;
   bool totals_mismatch = false;
-  std::string stopped;  // why no further postsuper run was started; "" when it ran to the end
+  // Empty when every batch ran to its end; else, in one sentence, why no
+  // further postsuper was started, e.g. "postsuper was killed by signal 9
+  // (deferred, batch 1)".
+  std::string stopped;
 };
 
-// Returns "" when the entry may be handed over, kVanished when its file is
-// gone (reported as not found), or why it changed (reported as changed).
-using Verify = std::function<std::string(const PlanEntry&)>;
-inline constexpr std::string_view kVanished = "vanished";
+// Checks an entry right before it is handed over (reverify() in plan.h):
+// kSame goes to postsuper, kVanished is reported as not found, kChanged as
+// changed with its `why`.
+using Verify = std::function<Verification(const PlanEntry&)>;
 using ExecProgress = std::function<void(std::size_t handed_over, std::size_t done)>;
 
 ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options,

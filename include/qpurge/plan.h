@@ -102,8 +102,8 @@ bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptio
                 PlanSink& sink, PlanCounts& counts, std::string& error);
 
 // Re-reads one planned file and checks that it is the same message (inode,
-// arrival time, sender) and still selected. Returns "" when it is, else why not.
-std::string reverify(QueueFileRereader& files, const std::string& queue_directory, const PlanEntry& entry,
+// arrival time, sender) and still selected.
+Verification reverify(QueueFileRereader& files, const std::string& queue_directory, const PlanEntry& entry,
                      const Matcher& matcher, const PlanOptions& options);
 
 }  // namespace qpurge

@@ -16,6 +16,10 @@ namespace qpurge {
 inline constexpr const char* kDefaultPostconf = "/usr/sbin/postconf";
 inline constexpr const char* kDefaultPostsuper = "/usr/sbin/postsuper";
 
+// {program} or {program, "-c", config_dir}: how every Postfix command qpurge
+// runs (postconf, postsuper) is told which instance to work on.
+std::vector<std::string> postfix_argv(const std::string& program, const std::string& config_dir);
+
 // Returns the value of one main.cf parameter (postconf -h), or false with
 // `error` set ("postconf: ..." with what postconf said).
 bool postconf_value(CommandRunner& runner, const std::string& postconf,

@@ -24,6 +24,11 @@ inline bool is_queue_id(std::string_view id) {
   return queue_id_ok(id) && (is_short_queue_id(id) || is_long_queue_id(id));
 }
 
+// The microseconds a queue ID encodes, if it is of either form (the 5 hex
+// digits of a short ID, the 4 base-52 digits before a long ID's 'z'). Postfix
+// hashes a long ID's queue and log directories on them, written as %05X.
+std::optional<std::uint32_t> queue_id_microseconds(std::string_view id);
+
 // The inode number a queue ID encodes, if it is of either form.
 std::optional<std::uint64_t> queue_id_inode(std::string_view id);
 

@@ -14,9 +14,13 @@
 // name), as soon as it is ready, so memory grows with what the consumer keeps,
 // not with the queue.
 //
-// Failure: a file or directory that cannot be read is reported to the
-// consumer (status and "what") and the scan goes on; scan() itself fails only
-// when the queue directory cannot be opened at all.
+// Failure: a file or hashed subdirectory that cannot be read is reported to
+// the consumer (status and "what") and the scan goes on. scan_queues() itself
+// fails, and hands nothing more to the consumer, when the queue directory
+// cannot be opened, when permission is denied on it or on a queue (deferred,
+// hold, ...): the run lacks the privilege and would see only part of the
+// queue; when a worker thread cannot be started; or, as a guard against a
+// bug in the caller, when more than kMaxScanThreads are asked for.
 #ifndef QPURGE_QUEUE_SCAN_H_
 #define QPURGE_QUEUE_SCAN_H_
 
@@ -28,6 +32,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "qpurge/queue_file.h"
@@ -66,16 +71,21 @@ struct ScanRecord {
 };
 
 // System calls the scan makes, so tests can make them fail on purpose.
+// open_at is also used for the queue directory itself (dirfd AT_FDCWD).
 struct ScanSys {
   int (*open_at)(int dirfd, const char* name, int flags) = nullptr;
   int (*fstat_fd)(int fd, struct stat* st) = nullptr;
+  // Starts a worker thread; throws std::system_error as std::thread does.
+  std::thread (*spawn_thread)(std::function<void()> body) = nullptr;
   static const ScanSys& real();
 };
+
+inline constexpr unsigned kMaxScanThreads = 256;
 
 struct ScanOptions {
   std::string queue_directory;
   std::vector<std::string> queues;  // subset of kMessageQueues; scanned in Postfix order
-  unsigned threads = 0;             // 0: one per core
+  unsigned threads = 0;             // 0: one per core; at most kMaxScanThreads
   ParseOptions parse;
   const ScanSys* sys = nullptr;     // nullptr: the real ones
 };
@@ -97,10 +107,22 @@ using Evaluator = std::function<std::any(const FileInfo&, const Message&)>;
 // Runs on the calling thread, once per file, in scan order.
 using Consumer = std::function<void(ScanRecord&)>;
 
-// Scans; returns false with `error` set only if the queue directory itself
-// cannot be opened.
+// Scans; returns false with `error` set in the fatal cases above, e.g.
+// "/var/spool/postfix/deferred: Permission denied: run as root or as the
+// mail_owner (postfix)" or "cannot start scan thread 5 of 16: Resource
+// temporarily unavailable".
 bool scan_queues(const ScanOptions& options, const Evaluator& evaluate, const Consumer& consume,
                  ScanStats& stats, std::string& error);
+
+// What re-reading a planned file right before acting found: the same
+// message, still selected (kSame); no file any more (kVanished); or a file
+// that is not, or no longer, what was planned (kChanged, with `why`, e.g.
+// "different message (sender changed)", "no longer matches").
+struct Verification {
+  enum Kind { kSame, kVanished, kChanged };
+  Kind kind = kSame;
+  std::string why;
+};
 
 // Reads single queue files the same way the scan does, for re-verification
 // right before an action. Directory descriptors are kept open between
