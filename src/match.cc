@@ -588,7 +588,7 @@ Verdict Matcher::evaluate(const Subject& s, bool explain) const {
     GroupTruth t = test(g, [&](const Criterion& c) { return c.test_message(s); });
     bool pass = t.passes(g.exclude);
     if (explain) {
-      std::string line = (g.exclude ? "exclude " : "") + group_label(g) + ": ";
+      std::string line = group_label(g) + ": ";
       if (t.undecided) line += "undecided (the pattern gave up on this input)";
       else if (t.unknown) line += "reason unknown";
       else line += pass ? "passed" : "failed";
@@ -609,7 +609,7 @@ Verdict Matcher::evaluate(const Subject& s, bool explain) const {
     }
     return v;
   }
-  std::vector<bool> matched(n, true);
+  std::vector<bool> matched(n, true), excluded(n, false);
   for (const auto& g : groups_) {
     if (g.side != Side::kRecipient) continue;
     std::size_t held = 0, undecided = 0, unknown = 0;
@@ -617,11 +617,15 @@ Verdict Matcher::evaluate(const Subject& s, bool explain) const {
       GroupTruth t = test(g, [&](const Criterion& c) { return c.test_recipient(s, i); });
       undecided += t.undecided;
       unknown += t.unknown;
-      if (t.passes(g.exclude)) ++held;
-      else matched[i] = false;
+      if (t.passes(g.exclude)) {
+        ++held;
+      } else {
+        matched[i] = false;
+        excluded[i] = excluded[i] || g.exclude;
+      }
     }
     if (explain) {
-      std::string line = (g.exclude ? "exclude " : "") + group_label(g) + ": passed for " + std::to_string(held) +
+      std::string line = group_label(g) + ": passed for " + std::to_string(held) +
                          " of " + std::to_string(n) + " recipients";
       if (undecided)
         line += "; undecided for " + std::to_string(undecided) + " (the pattern gave up on this input)";
@@ -634,6 +638,7 @@ Verdict Matcher::evaluate(const Subject& s, bool explain) const {
   if (!ok || count == 0) return v;
   v.kind = count == n ? VerdictKind::kSelected : VerdictKind::kMixed;
   v.matched = std::move(matched);
+  v.excluded = std::move(excluded);
   return v;
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "qpurge/address.h"
 #include "qpurge/escape.h"
 
 namespace qpurge {
@@ -20,11 +21,11 @@ std::string format_time(std::int64_t t) {
 void write_entry_fields(JsonWriter& w, const PlanEntry& e, bool detail) {
   w.field("queue_name", e.queue).field("queue_id", e.id);
   w.field("arrival_time", e.arrival_time).field("message_size", e.message_size);
-  w.field("forced_expire", e.forced_expire).field("sender", e.sender);
+  w.field("forced_expire", e.forced_expire).field("sender", external_address(e.sender));
   w.key("recipients").begin_array();
   for (const PlanRecipient& r : e.recipients) {
-    w.begin_object().field("address", r.address);
-    if (r.has_original) w.field("original_recipient", r.original);
+    w.begin_object().field("address", external_address(r.address));
+    if (r.has_original) w.field("original_recipient", external_address(r.original));
     w.field("offset", r.offset).field("matched", r.matched);
     if (r.excluded) w.field("excluded", true);
     w.end_object();
@@ -35,7 +36,7 @@ void write_entry_fields(JsonWriter& w, const PlanEntry& e, bool detail) {
   if (detail) {
     for (auto [name, list] : {std::pair{"done_recipients", &e.done}, std::pair{"canceled_recipients", &e.canceled}}) {
       w.key(name).begin_array();
-      for (const PlanRecipient& r : *list) w.begin_object().field("address", r.address).field("offset", r.offset).end_object();
+      for (const PlanRecipient& r : *list) w.begin_object().field("address", external_address(r.address)).field("offset", r.offset).end_object();
       w.end_array();
     }
     if (!e.redirect_to.empty()) w.field("redirect_to", e.redirect_to);
@@ -128,13 +129,13 @@ void append_entry_text(std::string& out, const PlanEntry& e) {
   out += std::to_string(e.message_size);
   out += "  ";
   if (e.sender.empty()) out += "<>";
-  else append_text_escaped(out, e.sender);
+  else append_text_escaped(out, external_address(e.sender));
   out += "  ->";
   std::size_t shown = 0;
   for (const auto& r : e.recipients) {
     if (!r.matched) continue;
     out += shown++ ? ", " : " ";
-    append_text_escaped(out, r.address);
+    append_text_escaped(out, external_address(r.address));
   }
   if (e.mixed) {
     out += "  (mixed: also drops";
@@ -142,7 +143,7 @@ void append_entry_text(std::string& out, const PlanEntry& e) {
     for (const auto& r : e.recipients) {
       if (r.matched) continue;
       out += shown++ ? ", " : " ";
-      append_text_escaped(out, r.address);
+      append_text_escaped(out, external_address(r.address));
       if (r.excluded) out += " [excluded]";
     }
     out += ")";

@@ -64,9 +64,10 @@ PlanEntry make_plan_entry(const FileInfo& info, const Message& msg, const Verdic
   e.forced_expire = info.forced_expire();
   e.sender = std::string(msg.sender_str());
   e.recipients.reserve(msg.recipients.size());
-  for (std::size_t i = 0; i < msg.recipients.size(); ++i)
-    e.recipients.push_back(
-        plan_recipient(msg, msg.recipients[i], i < v.matched.size() && v.matched[i]));
+  for (std::size_t i = 0; i < msg.recipients.size(); ++i) {
+    e.recipients.push_back(plan_recipient(msg, msg.recipients[i], i < v.matched.size() && v.matched[i]));
+    e.recipients.back().excluded = i < v.excluded.size() && v.excluded[i];
+  }
   if (detail) {
     for (const auto& r : msg.done) e.done.push_back(plan_recipient(msg, r, false));
     for (const auto& r : msg.canceled) e.canceled.push_back(plan_recipient(msg, r, false));

@@ -21,7 +21,8 @@ class TextPrinter : public Printer {
     write_out(s);
   }
   void result(const IdResult& r, const ActionInfo& action) override {
-    if (r.outcome == IdOutcome::kDone && !config_.verbose) return;
+    const bool fine = r.outcome == IdOutcome::kDone || r.outcome == IdOutcome::kAlready;
+    if (fine && !config_.verbose) return;
     std::string s = text_prefix() + r.id + "  " + r.queue + "  ";
     s += r.outcome == IdOutcome::kDone ? action.past : outcome_name(r.outcome);
     if (!r.detail.empty()) {
@@ -187,6 +188,8 @@ std::string result_summary(const ExecReport& rep, const ActionInfo& action) {
   s += "; not found " + std::to_string(rep.count(IdOutcome::kNotFound));
   s += "; changed since planning " + std::to_string(rep.count(IdOutcome::kChanged));
   s += "; failed " + std::to_string(rep.count(IdOutcome::kFailed) + rep.count(IdOutcome::kInvalid));
+  if (std::size_t n = rep.count(IdOutcome::kAlready))
+    s += (action.action == Action::kRelease ? "; not on hold " : "; already on hold ") + std::to_string(n);
   if (std::size_t n = rep.count(IdOutcome::kNotAttempted); n || rep.interrupted || !rep.stopped.empty())
     s += std::string(rep.interrupted ? "; interrupted" : "") + "; not attempted " + std::to_string(n);
   return s;

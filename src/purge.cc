@@ -1,6 +1,7 @@
 // purge.cc - the engine of one run; see purge.h.
 #include "qpurge/purge.h"
 
+#include <set>
 #include <stdexcept>
 
 #include "qpurge/escape.h"
@@ -58,6 +59,8 @@ std::string summary_line(const PlanCounts& c, MixedPolicy mixed) {
   if (mixed == MixedPolicy::kInclude) s += " (included as mixed " + std::to_string(c.mixed_included) + ")";
   s += "; in progress " + std::to_string(c.scan.in_progress);
   s += "; unreadable " + std::to_string(c.scan.unreadable + c.scan.not_regular + c.scan.bad_directories);
+  if (c.undecided) s += "; undecided " + std::to_string(c.undecided);
+  if (c.reason_unknown) s += "; reason unknown " + std::to_string(c.reason_unknown);
   return s;
 }
 
@@ -81,7 +84,10 @@ struct Purge::State {
   std::string summary;
   bool partial = false;  // files skipped or undecided: never "done"
 
+  std::set<std::string> warned;  // patterns already named as undecided
+
   void resolve_queue();
+  void warn_undecided();
   void check_may_act(bool have_instance, const std::string& instance_dir, const std::string& error);
   void scan(Collector& sink);
   std::optional<Outcome> show(Collector& sink);
@@ -95,6 +101,14 @@ struct Purge::State {
   Verify verifier(QueueFileRereader& rereader);
   Outcome finish(const ExecReport& rep, bool recorded);
 };
+
+// A pattern that gave up is named once, however often it did.
+void Purge::State::warn_undecided() {
+  for (const std::string& label : c.matcher->undecided_patterns())
+    if (warned.insert(label).second)
+      p.warning(label + ": the pattern gave up on some input; those messages were not selected (a selector) or "
+                "were excluded (an exclusion)");
+}
 
 // Where the queue is, and whether postsuper would act on the same one.
 void Purge::State::resolve_queue() {
@@ -143,7 +157,8 @@ void Purge::State::scan(Collector& sink) {
   p.clear_progress();
   if (!ok) throw Fatal(error);
   entries = std::move(sink.entries);
-  partial = counts.scan.unreadable + counts.scan.not_regular + counts.scan.bad_directories > 0;
+  partial = counts.scan.unreadable + counts.scan.not_regular + counts.scan.bad_directories + counts.undecided > 0;
+  warn_undecided();
   summary = summary_line(counts, c.mixed);
 }
 
@@ -308,12 +323,12 @@ bool Purge::State::record_result(AuditSink& audit, const ExecReport& rep, const 
 
 Outcome Purge::State::finish(const ExecReport& rep, bool recorded) {
   const std::size_t done = rep.count(IdOutcome::kDone);
-  bool all = done == rep.results.size() && !rep.totals_mismatch && !rep.interrupted && rep.stopped.empty();
+  bool all = done + rep.count(IdOutcome::kAlready) == rep.results.size() && !rep.totals_mismatch && !rep.interrupted && rep.stopped.empty();
   return outcome(all && !partial && recorded ? Outcome::Kind::kDone : Outcome::Kind::kPartial, entries.size(), done > 0);
 }
 
 Purge::Purge(const RunConfig& config, System& system, CommandRunner& runner, Printer& printer)
-    : s_(new State{config, system, runner, printer, {}, {}, {}, {}, {}}) {}
+    : s_(new State{config, system, runner, printer, {}, {}, {}, {}, {}, false, {}}) {}
 Purge::~Purge() = default;
 
 std::size_t Purge::planned() const { return s_->entries.size(); }
@@ -351,6 +366,7 @@ Outcome Purge::act() {
   ViaHoldReport held;
   ExecReport rep = s.execute(held);
   if (s.sys.stop_flag()) rep.interrupted = true;
+  s.warn_undecided();  // re-verification evaluates again
   s.report(rep, held);
   const std::string result = result_summary(rep, action_info(s.c.action));
   bool recorded = s.record_result(*audit, rep, result);

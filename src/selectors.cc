@@ -26,6 +26,8 @@ const std::vector<SelectorSpec>& selector_specs() {
        [](const std::string& v, bool re) { return make_sender(v, re); }, true},
       {"recipient", "ADDR", "pending recipient (as the queue file holds it, after virtual alias expansion)",
        [](const std::string& v, bool re) { return make_recipient(v, re); }, true},
+      {"original-recipient", "ADDR", "pending recipient as it was before rewriting (the original recipient Postfix keeps)",
+       [](const std::string& v, bool re) { return make_original_recipient(v, re); }, true},
       {"domain", "D", "sender or pending recipient domain (.D = subdomains of D)",
        [](const std::string& v, bool) { return make_domain(v); }, true},
       {"sender-domain", "D", "sender domain", [](const std::string& v, bool) { return make_sender_domain(v); }, true},

@@ -440,15 +440,15 @@ TEST(MatchTest, UndecidedPatternsAreNamedOnce) {
 
 TEST(MatchTest, ExplainSaysUndecided) {
   Message msg = parsed(kLongAddress, {kLongAddress, "r@example.com"});
-  Matcher m = labelled("--sender", kGivesUp, make_sender(kGivesUp, true), true);
+  Matcher m = labelled("--exclude-sender", kGivesUp, make_sender(kGivesUp, true), true);
   Verdict v = m.evaluate(Subject{msg, 0, 0, nullptr}, true);
   ASSERT_EQ(v.explain.size(), 1u);
-  EXPECT_EQ(v.explain[0], std::string("exclude --sender ") + kGivesUp +
+  EXPECT_EQ(v.explain[0], std::string("--exclude-sender ") + kGivesUp +
                               ": undecided (the pattern gave up on this input)");
-  Matcher r = labelled("--recipient", kGivesUp, make_recipient(kGivesUp, true), true);
+  Matcher r = labelled("--exclude-recipient", kGivesUp, make_recipient(kGivesUp, true), true);
   v = r.evaluate(Subject{msg, 0, 0, nullptr}, true);
   ASSERT_EQ(v.explain.size(), 1u);
-  EXPECT_EQ(v.explain[0], std::string("exclude --recipient ") + kGivesUp +
+  EXPECT_EQ(v.explain[0], std::string("--exclude-recipient ") + kGivesUp +
                               ": passed for 1 of 2 recipients; undecided for 1 (the pattern gave up on this input)");
 }
 
@@ -493,7 +493,7 @@ TEST(MatchTest, ExclusionOfAnUnknownReasonExcludes) {
   EXPECT_TRUE(v.reason_unknown);
   EXPECT_FALSE(v.undecided);
   ASSERT_EQ(v.explain.size(), 1u);
-  EXPECT_EQ(v.explain[0], "exclude --exclude-reason refused: passed for 0 of 2 recipients; reason unknown for 1");
+  EXPECT_EQ(v.explain[0], "--exclude-reason refused: passed for 0 of 2 recipients; reason unknown for 1");
   std::vector<std::string> other = {"", "User unknown"};
   v = excl.evaluate(Subject{msg, 0, 0, &other});
   EXPECT_EQ(v.kind, VerdictKind::kMixed);

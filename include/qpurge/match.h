@@ -146,6 +146,7 @@ enum class VerdictKind { kNoMatch, kSelected, kMixed };
 struct Verdict {
   VerdictKind kind = VerdictKind::kNoMatch;
   std::vector<bool> matched;         // per pending recipient
+  std::vector<bool> excluded;        // per pending recipient: an exclusion rejected it (selected or mixed only)
   std::vector<std::string> explain;  // one line per group, when asked for
   // Some evaluation for this message was undecided / met an unknown delay
   // reason (and so counted against acting). Groups after a failed
