@@ -108,37 +108,4 @@ bool AuditLog::append(const std::string& json_line, std::string& error) {
   return false;
 }
 
-std::string hostname() {
-  char host[256] = {0};
-  ::gethostname(host, sizeof host - 1);
-  return host;
-}
-
-std::string audit_common_fields(const std::vector<std::string>& argv) {
-  static const std::string run = std::to_string(std::time(nullptr)) + "." + std::to_string(::getpid());
-  std::string out = "\"time\": " + std::to_string(std::time(nullptr)) + ", \"run\": \"" + run + "\"";
-  struct passwd* pw = ::getpwuid(::getuid());
-  out += ", \"user\": ";
-  append_json_string(out, pw ? pw->pw_name : std::to_string(::getuid()));
-  const char* sudo = std::getenv("SUDO_USER");
-  out += ", \"sudo_user\": ";
-  if (sudo) append_json_string(out, sudo);
-  else out += "null";
-  out += ", \"host\": ";
-  append_json_string(out, hostname());
-  out += ", \"argv\": [";
-  for (std::size_t i = 0; i < argv.size(); ++i) {
-    if (i) out += ", ";
-    append_json_string(out, argv[i]);
-  }
-  out += "]";
-  return out;
-}
-
-void syslog_summary(const std::string& line) {
-  ::openlog("qpurge", LOG_PID, LOG_MAIL);
-  ::syslog(LOG_INFO, "%s", line.c_str());
-  ::closelog();
-}
-
 }  // namespace qpurge

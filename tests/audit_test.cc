@@ -124,12 +124,5 @@ TEST(AuditLogTest, FileSizeLimitLeavesNoTornRecord) {
   EXPECT_EQ(slurp(path), "{\"old\": 1}\n{\"next\": 3}\n");
 }
 
-TEST(AuditLogTest, HostnameIsThisHost) {
-  char host[256] = {0};
-  ::gethostname(host, sizeof host - 1);
-  EXPECT_EQ(hostname(), host);
-  EXPECT_NE(audit_common_fields({"qpurge"}).find("\"host\": \"" + hostname() + "\""), std::string::npos);
-}
-
 }  // namespace
 }  // namespace qpurge

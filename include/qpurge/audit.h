@@ -3,9 +3,9 @@
 // Before acting, qpurge appends an "intent" record (who, what command, the
 // criteria, the IDs about to be handed to postsuper) to the audit log and
 // syncs it; if that cannot be written, nothing is changed. After acting it
-// appends the "result" record (the outcome of every ID) and logs a one-line
-// summary to syslog (facility mail, ident qpurge), as postsuper logs its own.
-// Both records are JSON Lines; they share a run id (time and pid).
+// appends the "result" record (the outcome of every ID). Both records are
+// JSON Lines written by the engine (purge.cc) with JsonWriter; they share a
+// run id (time and pid). AuditLog is the file; RealSystem opens it.
 //
 // A record is whole or absent: it is written with one write() of the whole
 // line (O_APPEND, under an exclusive flock so two runs cannot interleave),
@@ -52,14 +52,6 @@ class AuditLog {
   WriteFn write_;
   int fd_ = -1;
 };
-
-// This host's name (gethostname), as audit records and plan files carry it.
-std::string hostname();
-
-// Fields every record carries: time, run id, user, SUDO_USER, host, argv.
-std::string audit_common_fields(const std::vector<std::string>& argv);
-
-void syslog_summary(const std::string& line);
 
 }  // namespace qpurge
 
