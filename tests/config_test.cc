@@ -1,0 +1,148 @@
+// config_test.cc - from what the user typed to one RunConfig: every refusal,
+// with its message, and the conflicts between options and a saved plan.
+#include "qpurge/config.h"
+
+#include <gtest/gtest.h>
+
+namespace qpurge {
+namespace {
+
+Args args(std::vector<std::string> words) {
+  words.insert(words.begin(), "qpurge");
+  std::vector<const char*> argv;
+  for (const auto& w : words) argv.push_back(w.c_str());
+  return parse_args(static_cast<int>(argv.size()), argv.data());
+}
+
+RunConfig config(std::vector<std::string> words, const PlanHeader* plan = nullptr) {
+  return make_config(args(std::move(words)), plan);
+}
+
+std::string refusal(std::vector<std::string> words, const PlanHeader* plan = nullptr) {
+  try {
+    make_config(args(std::move(words)), plan);
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(ArgsTest, KeepsSelectorsInOrderOfFirstAppearance) {
+  Args a = args({"--domain", "a.test", "--exclude-sender", "x@y", "--domain", "b.test", "--all"});
+  ASSERT_EQ(a.criteria.size(), 3u);
+  EXPECT_EQ(a.criteria[0].option, "--domain");
+  EXPECT_EQ(a.criteria[0].values, (std::vector<std::string>{"a.test", "b.test"}));
+  EXPECT_EQ(a.criteria[1].option, "--exclude-sender");
+  EXPECT_EQ(a.criteria[2].option, "--all");
+}
+
+TEST(ArgsTest, ShapeTakesAnOptionalWord) {
+  EXPECT_EQ(*args({"--all", "--shape"}).shape, "recipient");
+  EXPECT_EQ(*args({"--shape", "sender", "--all"}).shape, "sender");
+}
+
+TEST(ArgsTest, HelpAndVersionAreRequestsNotRuns) {
+  EXPECT_EQ(args({"--help"}).request, Args::Request::kHelp);
+  EXPECT_NE(args({"--help"}).help_text.find("Exit status"), std::string::npos);
+  EXPECT_EQ(args({"--version"}).request, Args::Request::kVersion);
+}
+
+TEST(ArgsTest, UnknownOptionIsAUsageError) { EXPECT_THROW(args({"--sendr", "x"}), UsageError); }
+
+TEST(ConfigTest, DefaultsAreSafe) {
+  RunConfig c = config({"--domain", "example.com"});
+  EXPECT_EQ(c.action, Action::kDelete);
+  EXPECT_EQ(c.mixed, MixedPolicy::kSkip);
+  EXPECT_EQ(c.queues, (std::vector<std::string>{"incoming", "active", "deferred", "hold"}));
+  EXPECT_EQ(c.max, 0u);
+  EXPECT_TRUE(c.acting());
+  EXPECT_EQ(config({"--all", "--action", "release"}).queues, std::vector<std::string>{"hold"});
+}
+
+TEST(ConfigTest, RefusesEveryBadValue) {
+  struct Case {
+    const char* label;
+    std::vector<std::string> words;
+    const char* message;
+  } cases[] = {
+      {"no selector", {"--dry-run"}, "no selector given"},
+      {"empty sender", {"--sender", ""}, "--sender '': empty address"},
+      {"empty recipient", {"--recipient", ""}, "--recipient ''"},
+      {"bad regex", {"--regex", "--sender", "(("}, "bad regular expression"},
+      {"negative CIDR", {"--client-address", "10.0.0.0/-1"}, "--client-address '10.0.0.0/-1'"},
+      {"bad mixed", {"--all", "--mixed", "some"}, "--mixed must be skip or include"},
+      {"bad format", {"--all", "--format", "xml"}, "--format must be text, ids or json"},
+      {"bad action", {"--all", "--action", "nuke"}, "--action must be delete"},
+      {"bad queue", {"--all", "--queue", "corrupt"}, "not a message queue"},
+      {"negative max", {"--all", "--max", "-1"}, "--max must be a whole number from 1"},
+      {"zero max", {"--all", "--max", "0"}, "--max must be a whole number from 1"},
+      {"zero batch", {"--all", "--batch-size", "0"}, "--batch-size must be a whole number from 1"},
+      {"huge batch", {"--all", "--batch-size", "99999999999"}, "--batch-size must be a whole number from 1 to 1000000"},
+      {"zero threads", {"--all", "--threads", "0"}, "--threads must be a whole number from 1 to 256"},
+      {"too many threads", {"--all", "--threads", "257"}, "--threads must be a whole number from 1 to 256"},
+      {"text threads", {"--all", "--threads", "4x"}, "--threads must be a whole number"},
+      {"via hold with hold", {"--all", "--action", "hold", "--via-hold"}, "--via-hold is a way to delete"},
+      {"pause without via hold", {"--all", "--hold-pause", "5"}, "--hold-pause goes with --via-hold"},
+      {"bad shape", {"--all", "--shape", "x"}, "--shape takes nothing or 'sender'"},
+      {"shape with plan", {"--all", "--shape", "--save-plan", "p"}, "--shape only shows"},
+      {"buckets", {"--all", "--shape", "--buckets", "61"}, "--buckets must be a whole number from 1 to 60"},
+      {"bucket option alone", {"--all", "--buckets", "5"}, "go with --shape"},
+      {"instances with -c", {"--all", "--all-instances", "-c", "/etc/postfix"}, "--all-instances takes no -c"},
+      {"empty audit log", {"--all", "--audit-log", ""}, "given an empty value"},
+      {"bad duration", {"--older-than", "3 days"}, "not a duration"},
+      {"bad size", {"--min-size", "big"}, "not a size"},
+  };
+  for (const Case& c : cases) EXPECT_NE(refusal(c.words).find(c.message), std::string::npos) << c.label << ": " << refusal(c.words);
+}
+
+TEST(ConfigTest, NullSenderSpellingsAreKept) {
+  EXPECT_EQ(refusal({"--sender", "MAILER-DAEMON"}), "(accepted)");
+  EXPECT_EQ(refusal({"--sender", "<>"}), "(accepted)");
+}
+
+TEST(ConfigTest, ShapeImpliesADryRun) {
+  RunConfig c = config({"--all", "--shape", "sender", "--buckets", "5"});
+  ASSERT_TRUE(c.shape);
+  EXPECT_TRUE(c.shape->senders);
+  EXPECT_EQ(c.shape->buckets, 5);
+  EXPECT_FALSE(c.acting());
+}
+
+PlanHeader plan_for(const std::string& action) {
+  PlanHeader h;
+  h.action = action;
+  h.host = "mx.test";
+  h.queue_directory = "/var/spool/postfix";
+  h.queues = {"deferred"};
+  h.criteria = {PlanCriterion{"--sender", {"q3@sender.test"}}};
+  return h;
+}
+
+TEST(ConfigTest, PlanBringsItsActionCriteriaAndQueues) {
+  PlanHeader h = plan_for("hold");
+  RunConfig c = config({"--apply-plan", "p.json"}, &h);
+  EXPECT_EQ(c.action, Action::kHold);
+  EXPECT_EQ(c.queues, std::vector<std::string>{"deferred"});
+  ASSERT_EQ(c.criteria.size(), 1u);
+  EXPECT_EQ(config({"--apply-plan", "p.json", "--action", "hold"}, &h).action, Action::kHold);
+}
+
+TEST(ConfigTest, RefusesEveryConflictWithThePlan) {
+  PlanHeader release = plan_for("release"), del = plan_for("delete");
+  EXPECT_NE(refusal({"--apply-plan", "p", "--via-hold"}, &release).find("--via-hold is a way to delete; it takes no "
+                                                                           "other action (the plan was saved to release)"),
+            std::string::npos);
+  EXPECT_NE(refusal({"--apply-plan", "p", "--action", "hold"}, &del).find("the plan was saved to delete, not to hold"),
+            std::string::npos);
+  EXPECT_NE(refusal({"--apply-plan", "p", "--sender", "x@y"}, &del).find("give no selectors"), std::string::npos);
+  EXPECT_NE(refusal({"--apply-plan", "p", "--regex"}, &del).find("give no selectors"), std::string::npos);
+  EXPECT_NE(refusal({"--apply-plan", "p", "--queue", "hold"}, &del).find("give no --queue"), std::string::npos);
+  EXPECT_NE(refusal({"--apply-plan", "p", "--mixed", "include"}, &del).find("saved with --mixed skip"), std::string::npos);
+  EXPECT_NE(refusal({"--apply-plan", "p", "--save-plan", "q"}, &del).find("do not go together"), std::string::npos);
+  PlanHeader unknown = plan_for("obliterate");
+  EXPECT_NE(refusal({"--apply-plan", "p"}, &unknown).find("unknown action"), std::string::npos);
+  EXPECT_EQ(refusal({"--apply-plan", "p", "--via-hold"}, &del), "(accepted)");
+}
+
+}  // namespace
+}  // namespace qpurge

@@ -1,0 +1,88 @@
+// printer_test.cc - each format, with hostile bytes from queue files, and the
+// instance named on every line.
+#include "qpurge/printer.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+
+namespace qpurge {
+namespace {
+
+PlanEntry hostile_entry() {
+  PlanEntry e;
+  e.queue = "deferred";
+  e.dir = "deferred/A";
+  e.id = "A0278A74127";
+  e.arrival_time = 1000;
+  e.sender = "evil\x1b[31m@x.test";  // an escape sequence for the terminal
+  e.recipients.push_back(PlanRecipient{"a b@example.com", "", false, 100, true, false});
+  e.recipients.push_back(PlanRecipient{"\xff@our.test", "", false, 200, false, true});
+  e.mixed = true;
+  return e;
+}
+
+struct Printed {
+  std::ostringstream out, err;
+  RunConfig c;
+  std::string print(Format f, const std::string& instance = "") {
+    c.format = f;
+    c.instance = instance;
+    std::unique_ptr<Printer> p = make_printer(c, out, err, false);
+    p->entry(hostile_entry());
+    p->result(IdResult{"deferred", "A0278A74127", IdOutcome::kFailed, "postsuper said \x07"}, action_info(Action::kDelete));
+    p->summary("selected 1");
+    return out.str();
+  }
+};
+
+TEST(PrinterTest, TextEscapesAndListsWhatAMixedMessageLoses) {
+  Printed p;
+  std::string s = p.print(Format::kText);
+  EXPECT_EQ(s.find('\x1b'), std::string::npos);
+  EXPECT_NE(s.find("\"evil\\x1b[31m\"@x.test  -> \"a b\"@example.com  (mixed: also drops \\xff@our.test [excluded])"),
+            std::string::npos)
+      << s;
+  EXPECT_NE(s.find("A0278A74127  deferred  failed: postsuper said \\x07\n"), std::string::npos) << s;
+  EXPECT_NE(s.find("selected 1\n"), std::string::npos);
+}
+
+TEST(PrinterTest, IdsAreBareAndNameTheInstance) {
+  Printed p;
+  EXPECT_EQ(p.print(Format::kIds), "A0278A74127\n");
+  Printed q;
+  EXPECT_EQ(q.print(Format::kIds, "postfix-out"), "postfix-out A0278A74127\n");
+  EXPECT_EQ(q.err.str(), "qpurge: [postfix-out] selected 1\n");
+}
+
+TEST(PrinterTest, JsonIsLosslessAndNamesTheInstanceFirst) {
+  Printed p;
+  std::string s = p.print(Format::kJson, "postfix-out");
+  std::istringstream lines(s);
+  std::string line;
+  ASSERT_TRUE(std::getline(lines, line));
+  EXPECT_EQ(line.rfind("{\"instance\": \"postfix-out\", \"queue_name\": \"deferred\"", 0), 0u) << line;
+  EXPECT_NE(line.find("\"sender\": \"\\\"evil\\u001b[31m\\\"@x.test\""), std::string::npos) << line;
+  EXPECT_NE(line.find("\"address\": \"\\\"a b\\\"@example.com\""), std::string::npos) << line;
+  EXPECT_NE(line.find("\"address\": \"\\udcff@our.test\", \"offset\": 200, \"matched\": false, \"excluded\": true"),
+            std::string::npos)
+      << line;
+  ASSERT_TRUE(std::getline(lines, line));
+  nlohmann::json r = nlohmann::json::parse(line);
+  EXPECT_EQ(r["instance"], "postfix-out");
+  EXPECT_EQ(r["result"], "failed");
+}
+
+TEST(PrinterTest, ResultSummarySaysWhatWasNotDone) {
+  ExecReport rep;
+  rep.results = {IdResult{"deferred", "A1", IdOutcome::kDone, ""}, IdResult{"hold", "A2", IdOutcome::kAlready, ""},
+                 IdResult{"deferred", "A3", IdOutcome::kNotAttempted, ""}};
+  rep.stopped = "postsuper was killed by signal 9 (deferred, batch 1)";
+  EXPECT_EQ(result_summary(rep, action_info(Action::kHold)),
+            "placed on hold 1 of 3 planned; not found 0; changed since planning 0; failed 0; already on hold 1; "
+            "not attempted 1");
+}
+
+}  // namespace
+}  // namespace qpurge
