@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include "qpurge/queue_writer.h"
 #include "qpurge/record.h"
+#include "support/queue_writer.h"
 
 namespace qpurge {
 namespace {

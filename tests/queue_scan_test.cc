@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <map>
 
-#include "test_spool.h"
+#include "support/test_spool.h"
 
 namespace qpurge {
 namespace {
