@@ -153,7 +153,7 @@ Args parse_args(int argc, const char* const* argv) {
   }
   if (vm.count("version")) {
     a.request = Args::Request::kVersion;
-    a.help_text = std::string("qpurge ") + kQpurgeVersion + "\n";
+    a.help_text = std::string("qpurge ") + kVersion + "\n";
     return a;
   }
   const std::pair<const char*, std::optional<std::string>*> kStrings[] = {{"mixed", &a.mixed}, {"config-dir", &a.config_dir}, {"queue-dir", &a.queue_dir},

@@ -31,7 +31,7 @@ bool parent(std::string& d) {
   if (j == std::string::npos || j == pos) return false;
   std::size_t k = d.rfind('.');
   if (k == std::string::npos || k < j + 1) return false;
-  d = "." + d.substr(j + 1);
+  d.erase(0, j);  // d[j] is the '.' the parent starts with
   return true;
 }
 
@@ -159,8 +159,11 @@ std::string ShapeTable::render_text() const {
     std::string out;
     const int len = static_cast<int>(d.size());
     if (len > dw) {
-      if (d[0] == '.') out = ".+" + d.substr(static_cast<std::size_t>(len - dw + 2), static_cast<std::size_t>(dw - 2));
-      else out = "+" + d.substr(static_cast<std::size_t>(len - dw + 1), static_cast<std::size_t>(dw - 1));
+      // Appended, not "+" + d.substr(): GCC 12 -O2 warns falsely (-Wrestrict,
+      // GCC bug 105651) on a literal plus a temporary string.
+      const std::size_t keep = static_cast<std::size_t>(d[0] == '.' ? dw - 2 : dw - 1);
+      out = d[0] == '.' ? ".+" : "+";
+      out.append(d, d.size() - keep, keep);
     } else {
       out = std::string(static_cast<std::size_t>(dw - len), ' ') + d;
     }
@@ -189,10 +192,13 @@ std::string ShapeTable::note() const {
   std::string parts;
   for (const auto& [reason, count] : skipped_) {
     n += count;
-    parts += (parts.empty() ? "" : ", ") + std::to_string(count) + " " + reason;
+    if (!parts.empty()) parts += ", ";
+    parts += std::to_string(count) + " " + reason;
   }
   if (n == 0) return "";
-  return "(" + std::to_string(n) + (n == 1 ? " message" : " messages") + " not shown by qshape: " + parts + ")";
+  std::string out = "(";
+  out += std::to_string(n) + (n == 1 ? " message" : " messages") + " not shown by qshape: " + parts + ")";
+  return out;
 }
 
 std::string ShapeTable::render_json() const {
@@ -216,7 +222,10 @@ std::string ShapeTable::render_json() const {
     out += "{\"domain\": ";
     append_json_string(out, *name);
     out += ", \"counts\": [";
-    for (std::size_t i = 0; i < row->counts.size(); ++i) out += (i ? ", " : "") + std::to_string(row->counts[i]);
+    for (std::size_t i = 0; i < row->counts.size(); ++i) {
+      if (i) out += ", ";
+      out += std::to_string(row->counts[i]);
+    }
     out += "]}";
   }
   out += "], \"not_shown_by_qshape\": {";

@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "qpurge/queue_writer.h"
 #include "qpurge/record.h"
+#include "support/queue_writer.h"
 
 namespace qpurge {
 namespace {

@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "qpurge/plan_file.h"
-#include "test_spool.h"
+#include "support/test_spool.h"
 
 namespace qpurge {
 namespace {

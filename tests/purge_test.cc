@@ -12,7 +12,7 @@
 #include "qpurge/cli.h"
 #include "support/fake_postfix.h"
 #include "support/fake_system.h"
-#include "test_spool.h"
+#include "support/test_spool.h"
 
 namespace qpurge {
 namespace {

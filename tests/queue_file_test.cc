@@ -9,7 +9,7 @@
 
 #include <cstdio>
 
-#include "qpurge/queue_writer.h"
+#include "support/queue_writer.h"
 
 namespace qpurge {
 namespace {

@@ -2,8 +2,9 @@
 // and tests.
 //
 // Every file is what Postfix's cleanup writes for a sendmail submission,
-// record for record (qpurge/queue_writer.h; checked byte for byte against
-// real files of that shape), and is put where and how Postfix puts it:
+// record for record (tests/support/queue_writer.h; checked byte for byte
+// against real files of that shape), and is put where and how Postfix puts
+// it:
 //   - created under a temporary name in the queue directory, then renamed to
 //     a short queue ID, "%05X" of the microseconds at rename time followed
 //     by "%lX" of the file's own inode number (so `postfix start`, whose
@@ -63,8 +64,8 @@
 #include <vector>
 
 #include "qpurge/escape.h"
-#include "qpurge/queue_writer.h"
 #include "qpurge/record.h"
+#include "support/queue_writer.h"
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <string>
 
-#include "qpurge/queue_writer.h"
+#include "support/queue_writer.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) return 2;

@@ -8,8 +8,12 @@
 // A rewrite_context, [F], S, per recipient [A dsn_orig_rcpt] O R, M, the
 // content as N records, X, extracted-segment recipients, E. The size record
 // is filled in last, as cleanup_final() does.
-#ifndef QPURGE_QUEUE_WRITER_H_
-#define QPURGE_QUEUE_WRITER_H_
+//
+// Not part of qpurge itself: it lives in the qpurge_test_support library
+// (tests/support/CMakeLists.txt), which only the tests, the fuzz seed maker
+// and qpurge-gen link.
+#ifndef QPURGE_TESTS_SUPPORT_QUEUE_WRITER_H_
+#define QPURGE_TESTS_SUPPORT_QUEUE_WRITER_H_
 
 #include <cstdint>
 #include <string>
@@ -39,4 +43,4 @@ std::string write_queue_file(const SyntheticMessage& m);
 
 }  // namespace qpurge
 
-#endif  // QPURGE_QUEUE_WRITER_H_
+#endif  // QPURGE_TESTS_SUPPORT_QUEUE_WRITER_H_

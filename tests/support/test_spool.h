@@ -1,7 +1,7 @@
 // test_spool.h - a temporary spool directory for tests, filled with queue
 // files written like cleanup writes them (queue_writer.h).
-#ifndef QPURGE_TESTS_TEST_SPOOL_H_
-#define QPURGE_TESTS_TEST_SPOOL_H_
+#ifndef QPURGE_TESTS_SUPPORT_TEST_SPOOL_H_
+#define QPURGE_TESTS_SUPPORT_TEST_SPOOL_H_
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <string>
 
-#include "qpurge/queue_writer.h"
+#include "support/queue_writer.h"
 
 namespace qpurge::testing {
 
@@ -63,4 +63,4 @@ inline SyntheticMessage message(const std::string& sender, std::vector<std::stri
 
 }  // namespace qpurge::testing
 
-#endif  // QPURGE_TESTS_TEST_SPOOL_H_
+#endif  // QPURGE_TESTS_SUPPORT_TEST_SPOOL_H_

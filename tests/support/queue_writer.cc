@@ -1,5 +1,5 @@
 // queue_writer.cc - cleanup-identical queue files; see queue_writer.h.
-#include "qpurge/queue_writer.h"
+#include "support/queue_writer.h"
 
 #include <cstdio>
 
