@@ -86,7 +86,8 @@ std::string SelectionView::render(std::int64_t now, std::size_t top) const {
     for (std::size_t i = 0; i < v.size() && i < top; ++i) {
       out += i ? ", " : " ";
       append_text_escaped(out, v[i].first);
-      out += " " + std::to_string(v[i].second);
+      out += ' ';
+      out += std::to_string(v[i].second);
     }
     if (v.size() > top) out += ", ... (" + std::to_string(v.size()) + " in all)";
     return out;
