@@ -184,7 +184,9 @@ std::unique_ptr<Printer> make_printer(const RunConfig& config, std::ostream& out
 
 std::string result_summary(const ExecReport& rep, const ActionInfo& action) {
   std::string s(action.past);
-  s += " " + std::to_string(rep.count(IdOutcome::kDone)) + " of " + std::to_string(rep.results.size()) + " planned";
+  s += ' ';
+  s += std::to_string(rep.count(IdOutcome::kDone));
+  s += " of " + std::to_string(rep.results.size()) + " planned";
   s += "; not found " + std::to_string(rep.count(IdOutcome::kNotFound));
   s += "; changed since planning " + std::to_string(rep.count(IdOutcome::kChanged));
   s += "; failed " + std::to_string(rep.count(IdOutcome::kFailed) + rep.count(IdOutcome::kInvalid));
