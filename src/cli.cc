@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "qpurge/args.h"
+#include "qpurge/check.h"
 #include "qpurge/config.h"
 #include "qpurge/escape.h"
 #include "qpurge/instances.h"
@@ -94,9 +95,12 @@ int run_cli(int argc, const char* const* argv, System& sys, CommandRunner& runne
   } catch (const UsageError& e) {
     err << "qpurge: " << e.what() << "\nTry 'qpurge --help' for more information.\n";
     return kExitFatal;
-  } catch (const std::exception& e) {
-    // Only a bug gets here: nothing is acted on after it.
+  } catch (const InternalError& e) {
+    // A bug in qpurge: nothing is acted on after it.
     err << "qpurge: internal error: " << text_escaped(e.what()) << "\n";
+    return kExitFatal;
+  } catch (const std::exception& e) {
+    err << "qpurge: internal error: unexpected exception: " << text_escaped(e.what()) << "\n";
     return kExitFatal;
   }
 }

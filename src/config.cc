@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "qpurge/audit.h"
+#include "qpurge/check.h"
 #include "qpurge/escape.h"
 #include "qpurge/postfix_config.h"
 #include "qpurge/queue_id.h"
@@ -176,7 +177,7 @@ RunConfig make_config(const Args& args, const PlanHeader* plan) {
   set_shape(args, c);
   if (args.all_instances && (args.config_dir || args.queue_dir || args.save_plan || args.apply_plan))
     throw UsageError("--all-instances takes no -c, --queue-dir, --save-plan or --apply-plan");
-  if (args.apply_plan && !plan) throw std::logic_error("make_config: --apply-plan without its plan");
+  QPURGE_CHECK(plan || !args.apply_plan);  // the caller loads the plan file first
   if (plan) take_plan(args, *plan, c);
   else set_queues(args.queues, c);
   // Checked after the plan's action is known: a plan saved to release,

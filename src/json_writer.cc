@@ -1,8 +1,8 @@
 // json_writer.cc - the one JSON writer; see json_writer.h.
 #include "qpurge/json_writer.h"
 
-#include <stdexcept>
 
+#include "qpurge/check.h"
 #include "qpurge/escape.h"
 
 namespace qpurge {
@@ -13,7 +13,7 @@ void JsonWriter::before_value() {
     return;
   }
   if (stack_.empty()) return;
-  if (stack_.back().object) throw std::logic_error("JsonWriter: a value where a key is due");
+  QPURGE_CHECK(!stack_.back().object);  // a value where a key is due
   if (!stack_.back().empty) out_ += ", ";
   stack_.back().empty = false;
 }
@@ -26,7 +26,7 @@ JsonWriter& JsonWriter::begin_object() {
 }
 
 JsonWriter& JsonWriter::end_object() {
-  if (stack_.empty() || !stack_.back().object || key_pending_) throw std::logic_error("JsonWriter: unbalanced object");
+  QPURGE_CHECK(!stack_.empty() && stack_.back().object && !key_pending_);
   stack_.pop_back();
   out_ += '}';
   return *this;
@@ -40,14 +40,14 @@ JsonWriter& JsonWriter::begin_array() {
 }
 
 JsonWriter& JsonWriter::end_array() {
-  if (stack_.empty() || stack_.back().object) throw std::logic_error("JsonWriter: unbalanced array");
+  QPURGE_CHECK(!stack_.empty() && !stack_.back().object);
   stack_.pop_back();
   out_ += ']';
   return *this;
 }
 
 JsonWriter& JsonWriter::key(std::string_view name) {
-  if (stack_.empty() || !stack_.back().object || key_pending_) throw std::logic_error("JsonWriter: a key outside an object");
+  QPURGE_CHECK(!stack_.empty() && stack_.back().object && !key_pending_);  // a key outside an object
   if (!stack_.back().empty) out_ += ", ";
   stack_.back().empty = false;
   append_json_string(out_, name);

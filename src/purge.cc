@@ -4,6 +4,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "qpurge/check.h"
 #include "qpurge/escape.h"
 #include "qpurge/json_writer.h"
 #include "qpurge/output.h"
@@ -86,6 +87,8 @@ struct Purge::State {
 
   std::set<std::string> warned;  // patterns already named as undecided
 
+  // Entries are kept (to act on, to save, or from a plan file) rather than streamed.
+  bool keeps_entries() const { return c.acting() || !c.save_plan.empty() || c.plan_header.has_value(); }
   void resolve_queue();
   void warn_undecided();
   void check_may_act(bool have_instance, const std::string& instance_dir, const std::string& error);
@@ -145,7 +148,7 @@ void Purge::State::scan(Collector& sink) {
   if (c.plan_header) {
     entries = c.planned;
     summary = "plan " + c.apply_plan + " from " + format_time(c.plan_header->created) + ": " +
-              std::to_string(entries.size()) + " messages";
+              std::to_string(entries.size()) + " messages to " + c.plan_header->action;
     return;
   }
   ScanOptions scan;
@@ -181,7 +184,7 @@ void Purge::State::save_plan() {
 
 // The run ends after planning: a saved plan, a shape, a dry run, or nothing to do.
 std::optional<Outcome> Purge::State::show(Collector& sink) {
-  const std::size_t selected = c.acting() || !c.save_plan.empty() ? entries.size() : counts.selected;
+  const std::size_t selected = keeps_entries() ? entries.size() : counts.selected;
   const Outcome::Kind shown = selected == 0 ? Outcome::Kind::kNothing
                               : partial     ? Outcome::Kind::kPartial
                                             : Outcome::Kind::kDone;
@@ -341,7 +344,7 @@ std::optional<Outcome> Purge::plan() {
     s.popt.explain = s.c.explain;
     s.popt.detail = s.c.detail;
     s.popt.now = s.sys.now();
-    Collector sink(s.c, s.p, s.c.acting() || !s.c.save_plan.empty() || s.c.plan_header.has_value());
+    Collector sink(s.c, s.p, s.keeps_entries());
     s.scan(sink);
     return s.show(sink);
   } catch (const Fatal& e) {
@@ -363,6 +366,7 @@ Outcome Purge::act() {
     s.p.fatal(e.what());
     return outcome(Outcome::Kind::kFatal);
   }
+  QPURGE_CHECK(audit != nullptr);  // no change without its record of intent
   ViaHoldReport held;
   ExecReport rep = s.execute(held);
   if (s.sys.stop_flag()) rep.interrupted = true;

@@ -8,62 +8,15 @@
 
 #include <gtest/gtest.h>
 
+#include "support/scripted_runner.h"
+
 #include <algorithm>
 #include <cstdio>
 
 namespace qpurge {
 namespace {
 
-struct Call {
-  std::vector<std::string> argv;
-  std::string input;
-};
-
-// Acts like postsuper -d - on a set of existing IDs, unless told otherwise.
-class ScriptedRunner : public CommandRunner {
- public:
-  std::vector<std::string> existing;
-  std::vector<Call> calls;
-  bool die_after_first = false;  // killed after the first ID it removes
-  bool cannot_start = false;
-  int exit_status = 0;
-  int total_offset = 0;  // added to the true total: a lying "Deleted: N" line
-  std::string prefix = "postsuper: ";  // how it names itself on each line
-  std::string extra;
-  CommandResult run(const std::vector<std::string>& argv, std::string_view input) override {
-    calls.push_back({argv, std::string(input)});
-    CommandResult r;
-    if (cannot_start) {
-      r.error = "postsuper: No such file or directory";
-      return r;
-    }
-    r.started = true;
-    const ActionInfo* act = &action_info(Action::kDelete);
-    for (Action a : {Action::kHold, Action::kRelease, Action::kRequeue, Action::kExpire})
-      if (std::find(argv.begin(), argv.end(), action_info(a).flag) != argv.end()) act = &action_info(a);
-    int n = 0;
-    std::size_t pos = 0;
-    while (pos < input.size()) {
-      std::size_t nl = input.find('\n', pos);
-      std::string id(input.substr(pos, nl - pos));
-      pos = nl + 1;
-      if (std::find(existing.begin(), existing.end(), id) != existing.end()) {
-        r.err += prefix + id + ": " + std::string(act->per_id) + "\n";
-        ++n;
-        if (die_after_first) {
-          r.signal = 9;
-          return r;
-        }
-      }
-    }
-    r.err += extra;
-    n += total_offset;
-    if (n > 0) r.err += prefix + std::string(act->total) + ": " + std::to_string(n) + " message" + (n == 1 ? "" : "s") + "\n";
-    r.exited = true;
-    r.exit_status = exit_status;
-    return r;
-  }
-};
+using testing::ScriptedRunner;
 
 PlanEntry entry(const std::string& queue, const std::string& id) {
   PlanEntry e;

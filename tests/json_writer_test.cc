@@ -29,8 +29,8 @@ TEST(JsonWriterTest, MisuseIsABug) {
   std::string s;
   JsonWriter w(s);
   w.begin_object();
-  EXPECT_THROW(w.value("no key"), std::logic_error);
-  EXPECT_THROW(w.end_array(), std::logic_error);
+  EXPECT_THROW(w.value("no key"), InternalError);
+  EXPECT_THROW(w.end_array(), InternalError);
   EXPECT_FALSE(w.complete());
 }
 

@@ -210,9 +210,43 @@ TEST_F(PurgeTest, AppliedPlanNamesItsActionInThePrompt) {
   EXPECT_EQ(files_in("hold"), 20u);
 }
 
-TEST_F(PurgeTest, SavedPlanReplacesASymlinkInsteadOfFollowingIt) {
-  // The real write goes through RealSystem::write_file; see system_test.cc.
-  SUCCEED();
+// The dry-run twin of every acting mode: the plan is shown, postsuper never runs.
+TEST_F(PurgeTest, EveryActingModeHasADryRunTwin) {
+  fill();
+  const std::vector<std::vector<std::string>> modes = {
+      {"--action", "delete"}, {"--action", "hold"},   {"--action", "release"},     {"--action", "requeue"},
+      {"--action", "expire"}, {"--via-hold"},         {"--max", "100", "--yes"},   {"--mixed", "include"},
+      {"--format", "json"},   {"--format", "ids"},    {"--batch-size", "1"}};
+  for (const auto& mode : modes) {
+    std::vector<std::string> words = {"--all", "--dry-run"};
+    words.insert(words.end(), mode.begin(), mode.end());
+    int status = run(words);
+    EXPECT_TRUE(status == kExitDone || status == kExitNothing) << mode[0] << ": " << err.str();
+  }
+  ASSERT_EQ(run({"--all", "--save-plan", "p.json"}), kExitDone);
+  EXPECT_EQ(run({"--apply-plan", "p.json", "--dry-run"}), kExitDone) << err.str();
+  EXPECT_EQ(run({"--apply-plan", "p.json", "--via-hold", "--dry-run"}), kExitDone) << err.str();
+  EXPECT_EQ(pf.postsuper_runs(), 0);
+  EXPECT_TRUE(sys.audit_lines.empty());
+  EXPECT_EQ(files_in("deferred"), 21u);
+}
+
+TEST_F(PurgeTest, AlreadyOnHoldIsNotAFailure) {
+  fill();
+  put("hold", "A0278A74127", "spam@bad.test", {"bob@example.com"});
+  EXPECT_EQ(run({"--domain", "example.com", "--action", "hold", "--yes", "--format", "json"}), kExitDone) << err.str();
+  EXPECT_NE(out.str().find("\"queue_id\": \"A0278A74127\", \"result\": \"already\""), std::string::npos) << out.str();
+  EXPECT_EQ(files_in("hold"), 21u);
+}
+
+TEST_F(PurgeTest, UndecidedExclusionExcludesAndSaysSo) {
+  put("deferred", "10278A74127", std::string(40, 'a') + "@" + std::string(40, 'b') + ".test", {"bob@example.com"});
+  put("deferred", "20278A74127", "", {"bob@example.com"});
+  EXPECT_EQ(run({"--all", "--regex", "--exclude-sender", "(.*)*@(.*)*x|.+", "--dry-run", "--format", "ids"}),
+            kExitPartial);
+  EXPECT_EQ(out.str(), "20278A74127\n");
+  EXPECT_NE(err.str().find("--exclude-sender (.*)*@(.*)*x|.+: the pattern gave up"), std::string::npos) << err.str();
+  EXPECT_NE(err.str().find("undecided 1"), std::string::npos) << err.str();
 }
 
 class InstancesTest : public PurgeTest {

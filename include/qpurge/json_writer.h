@@ -9,7 +9,7 @@
 // written them.
 //
 // Misuse (a value where a key is due, unbalanced ends) is a bug in qpurge:
-// it throws std::logic_error, reported as an internal error.
+// it fails a QPURGE_CHECK (check.h), reported as an internal error.
 #ifndef QPURGE_JSON_WRITER_H_
 #define QPURGE_JSON_WRITER_H_
 

@@ -171,6 +171,35 @@ def main():
         else:
             print("note: cannot mount a tmpfs here; disk-full case not run")
 
+        # The disk fills between the intent and the result record: the torn
+        # result record is rolled back, qpurge says so and exits 3, and every
+        # line left in the log is a whole JSON record.
+        sel = queue(inst, 40, "t")
+        mnt = os.path.join(inst.root, "tight")
+        os.mkdir(mnt)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", mnt]).returncode == 0:
+            try:
+                with open(os.path.join(mnt, "filler"), "wb") as f:
+                    f.write(b"x" * 12288)  # one 4 KiB page left: the intent fits, intent + result do not
+                log = os.path.join(mnt, "audit.jsonl")
+                p = run([QPURGE, "-c", inst.conf, "--audit-log", log, "--sender", "t@fault.example", "--yes"],
+                        check_rc=False)
+                check(p.returncode == 3 and not (sel & inst.ids()),
+                      f"result record cannot be written: the purge is done and the exit status is 3 ({p.returncode})")
+                check("could not be written" in p.stderr, "result record cannot be written: said loudly")
+                with open(log) as f:
+                    lines = f.read().splitlines()
+                parsed = [json.loads(l) for l in lines]  # raises on a torn line
+                check([r["event"] for r in parsed] == ["intent"], f"the audit log holds only whole records ({len(lines)} lines)")
+            finally:
+                subprocess.run(["umount", mnt])
+
+        # Reader-side check: every line of the audit log is one whole JSON record.
+        with open(os.path.join(inst.root, "audit.jsonl")) as f:
+            records = [json.loads(l) for l in f.read().splitlines()]
+        check(records and all(r["event"] in ("intent", "result") for r in records),
+              f"audit log: all {len(records)} lines parse as records")
+
         # --verbose reports every ID's outcome, not only the ones not done.
         sel = queue(inst, 2, "g")
         p = inst.qpurge("--sender", "g@fault.example", "--yes", "--verbose")
