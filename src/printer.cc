@@ -1,6 +1,9 @@
 // printer.cc - the printers; see printer.h.
 #include "qpurge/printer.h"
 
+#include <optional>
+
+#include "qpurge/check.h"
 #include "qpurge/escape.h"
 #include "qpurge/json_writer.h"
 
@@ -79,31 +82,37 @@ class JsonPrinter : public Printer {
 
 class ShapePrinter : public Printer {
  public:
-  ShapePrinter(const RunConfig& config, std::ostream& out, std::ostream& err, bool progress)
-      : Printer(config, out, err, progress), table_(*config.shape) {}
+  using Printer::Printer;
   bool shows_plan_lines() const override { return false; }
+  void begin_plan(std::int64_t now) override {
+    ShapeOptions so = *config_.shape;
+    so.now = now;  // qshape's time(): the ages are counted from the run's clock
+    table_.emplace(so);
+  }
   void entry(const PlanEntry& e) override {
+    QPURGE_CHECK(table_.has_value());
     std::vector<std::string_view> rcpts;
     for (const auto& r : e.recipients) rcpts.push_back(r.address);
-    table_.add(e.arrival_time, e.sender, rcpts, e.qshape_skip);
+    table_->add(e.arrival_time, e.sender, rcpts, e.qshape_skip);
   }
   void result(const IdResult&, const ActionInfo&) override {}
   void finish_plan(const std::string& summary) override {
+    if (!table_) return;
     if (config_.format == Format::kJson) {
-      write_out(table_.render_json());
+      write_out(table_->render_json());
     } else {
       std::string prefix = text_prefix();
-      std::string t = table_.render_text();
+      std::string t = table_->render_text();
       if (!prefix.empty()) t.insert(0, prefix + "\n");
       write_out(t);
-      std::string n = table_.note();
+      std::string n = table_->note();
       if (!n.empty()) note(n);
     }
     note("shape of: " + summary);
   }
 
  private:
-  ShapeTable table_;
+  std::optional<ShapeTable> table_;
 };
 
 }  // namespace

@@ -344,6 +344,7 @@ std::optional<Outcome> Purge::plan() {
     s.popt.explain = s.c.explain;
     s.popt.detail = s.c.detail;
     s.popt.now = s.sys.now();
+    s.p.begin_plan(s.popt.now);
     Collector sink(s.c, s.p, s.keeps_entries());
     s.scan(sink);
     return s.show(sink);

@@ -86,3 +86,31 @@ TEST(PrinterTest, ResultSummarySaysWhatWasNotDone) {
 
 }  // namespace
 }  // namespace qpurge
+
+namespace qpurge {
+namespace {
+
+// Regression: the shape printer once counted ages from time 0, putting every
+// message in the first bucket.
+TEST(PrinterTest, ShapeCountsAgesFromTheRunsClock) {
+  RunConfig c;
+  c.shape = ShapeOptions{};
+  std::ostringstream out, err;
+  std::unique_ptr<Printer> p = make_printer(c, out, err, false);
+  const std::int64_t now = 1795344810;
+  p->begin_plan(now);
+  PlanEntry e = hostile_entry();
+  e.arrival_time = now - 3 * 3600;  // in the 320-minute bucket
+  p->entry(e);
+  p->finish_plan("selected 1");
+  ShapeOptions so;
+  so.now = now;
+  ShapeTable expected(so);
+  std::vector<std::string_view> rcpts;
+  for (const auto& r : e.recipients) rcpts.push_back(r.address);
+  expected.add(e.arrival_time, e.sender, rcpts);
+  EXPECT_EQ(out.str(), expected.render_text());
+}
+
+}  // namespace
+}  // namespace qpurge

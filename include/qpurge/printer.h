@@ -34,7 +34,8 @@ class Printer {
   Printer(const RunConfig& config, std::ostream& out, std::ostream& err, bool progress);
   virtual ~Printer();
 
-  // The plan.
+  // The plan. begin_plan() comes first, with the run's clock.
+  virtual void begin_plan(std::int64_t now) { (void)now; }
   virtual void entry(const PlanEntry& e) = 0;
   virtual void mixed_skipped(const PlanEntry&) {}  // with --explain, on dry runs
   // After the scan: the shape table, for the Shape printer; "" otherwise.
