@@ -87,6 +87,7 @@ std::string_view outcome_name(IdOutcome o) {
     case IdOutcome::kNotAttempted: return "not_attempted";
     case IdOutcome::kInvalid: return "invalid";
     case IdOutcome::kAlready: return "already";
+    case IdOutcome::kNotArchived: return "not_archived";
   }
   return "?";
 }
@@ -211,6 +212,10 @@ ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options,
           const bool vanished = v.kind == Verification::kVanished;
           r.outcome = vanished ? IdOutcome::kNotFound : IdOutcome::kChanged;
           r.detail = vanished ? "vanished since planning" : std::move(v.why);
+        } else if (std::string why = options.before_hand_over ? options.before_hand_over(e) : std::string();
+                   !why.empty()) {
+          r.outcome = IdOutcome::kNotArchived;
+          r.detail = std::move(why);
         } else {
           sent[e.id] = report.results.size();
           chunk += e.id;

@@ -52,7 +52,7 @@ bool parse_action(std::string_view name, Action& out);
 // kAlready: the message is already where the action would put it (hold of a
 // message in the hold queue, release of one that is not on hold); it is not
 // handed to postsuper and is not a failure.
-enum class IdOutcome { kDone, kNotFound, kFailed, kChanged, kNotAttempted, kInvalid, kAlready };
+enum class IdOutcome { kDone, kNotFound, kFailed, kChanged, kNotAttempted, kInvalid, kAlready, kNotArchived };
 std::string_view outcome_name(IdOutcome o);
 
 struct IdResult {
@@ -68,6 +68,10 @@ struct ExecOptions {
   std::size_t batch_size = 10000;  // IDs per postsuper run
   Action action = Action::kDelete;
   const std::atomic<bool>* stop = nullptr;
+  // Called for each ID after it is verified, right before it is written
+  // (--archive: copy the queue file). A non-empty error keeps the ID from
+  // postsuper: it is reported not_archived.
+  std::function<std::string(const PlanEntry&)> before_hand_over;
 };
 
 struct ExecReport {
