@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "qpurge/text.h"
+
 namespace qpurge {
 namespace {
 
@@ -12,13 +14,9 @@ constexpr std::size_t kMaxHeaderBytes = 1 << 20;  // --header reads at most this
 bool allowed(std::string_view types, char t) { return types.find(t) != std::string_view::npos; }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' ||
-                        s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' ||
-                        s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
+  constexpr std::string_view kBlank = " \t\r\n";
+  const std::size_t start = s.find_first_not_of(kBlank);
+  return start == std::string_view::npos ? std::string_view() : trim_end(s.substr(start), kBlank);
 }
 
 // Parses up to `max` whitespace-separated decimal numbers; returns how many.
