@@ -240,7 +240,7 @@ struct Parser {
   }
 
   // Plausibility: the first byte must be an envelope record type. Notes the
-  // second record's type (qshape looks at it).
+  // second record's type (for qshape_skip_reason).
   bool check_start() {
     if (source.size() == 0) return fail("empty file", 0);
     std::string_view first = reader.bytes(0, 1);
@@ -315,7 +315,7 @@ struct Parser {
     return true;
   }
 
-  // One record of the extracted segment; the E record ends the file.
+  // One record of the extracted segment; the E record ends the reading.
   bool extracted_record(const Record& r) {
     if (!allowed(kExtractedTypes, r.type))
       return fail("unexpected record type " + printable_type(r.type) + " in extracted segment",
