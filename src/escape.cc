@@ -1,6 +1,8 @@
 // escape.cc - text and JSON escaping; see escape.h.
 #include "qpurge/escape.h"
 
+#include "qpurge/address.h"
+
 namespace qpurge {
 namespace {
 
@@ -16,8 +18,7 @@ void append_hex_byte(std::string& out, const char* prefix, unsigned char c) {
 
 std::string ascii_lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  for (char& c : out) c = ascii_lower_char(c);
   return out;
 }
 

@@ -3,6 +3,8 @@
 
 #include <sstream>
 
+#include "qpurge/text.h"
+
 namespace qpurge {
 
 bool list_instances(CommandRunner& runner, const std::string& postmulti, std::vector<InstanceInfo>& out,
@@ -13,8 +15,7 @@ bool list_instances(CommandRunner& runner, const std::string& postmulti, std::ve
     return false;
   }
   if (!r.exited || r.exit_status != 0 || r.out.empty()) {
-    std::string why = r.err;
-    while (!why.empty() && why.back() == '\n') why.pop_back();
+    const std::string why(trim_end(r.err, "\n"));
     error = "postmulti is not set up here (postmulti -l " +
             (why.empty() ? "failed with status " + std::to_string(r.exit_status) : "said: " + why) +
             "); use -c DIR for one instance";

@@ -566,55 +566,77 @@ void combine(GroupTruth& g, Truth t) {
   g.unknown |= t == Truth::kUnknown;
 }
 
+// Tests the alternatives of `g` (ORed) with `one`, up to the first yes;
+// `note(i)` hears of each alternative that gave up. A yes outweighs an
+// undecided or unknown alternative; what is left of those goes into `v`.
+template <typename One, typename Note>
+GroupTruth test_group(const CriterionGroup& g, Verdict& v, One&& one, Note&& note) {
+  GroupTruth t;
+  for (std::size_t i = 0; i < g.alternatives.size() && !t.yes; ++i) {
+    Truth r = one(*g.alternatives[i]);
+    if (r == Truth::kUndecided) note(i);
+    combine(t, r);
+  }
+  if (t.yes) t.undecided = t.unknown = false;
+  v.undecided |= t.undecided;
+  v.reason_unknown |= t.unknown;
+  return t;
+}
+
+std::string message_explanation(const CriterionGroup& g, const GroupTruth& t, bool pass) {
+  std::string line = group_label(g) + ": ";
+  if (t.undecided) line += "undecided (the pattern gave up on this input)";
+  else if (t.unknown) line += "reason unknown";
+  else line += pass ? "passed" : "failed";
+  return line;
+}
+
+std::string recipient_explanation(const CriterionGroup& g, std::size_t held, std::size_t n,
+                                  std::size_t undecided, std::size_t unknown) {
+  std::string line = group_label(g) + ": passed for " + std::to_string(held) +
+                     " of " + std::to_string(n) + " recipients";
+  if (undecided)
+    line += "; undecided for " + std::to_string(undecided) + " (the pattern gave up on this input)";
+  if (unknown) line += "; reason unknown for " + std::to_string(unknown);
+  return line;
+}
+
 }  // namespace
 
-Verdict Matcher::evaluate(const Subject& s, bool explain) const {
-  Verdict v;
+bool Matcher::evaluate_message_side(const Subject& s, bool explain, Verdict& v) const {
   bool ok = true;
-  auto test = [&](const CriterionGroup& g, auto&& one) {
-    GroupTruth t;
-    for (std::size_t i = 0; i < g.alternatives.size() && !t.yes; ++i) {
-      Truth r = one(*g.alternatives[i]);
-      if (r == Truth::kUndecided) note_undecided(g, i);
-      combine(t, r);
-    }
-    if (t.yes) t.undecided = t.unknown = false;
-    v.undecided |= t.undecided;
-    v.reason_unknown |= t.unknown;
-    return t;
-  };
   for (const auto& g : groups_) {
     if (g.side != Side::kMessage) continue;
-    GroupTruth t = test(g, [&](const Criterion& c) { return c.test_message(s); });
+    GroupTruth t = test_group(
+        g, v, [&](const Criterion& c) { return c.test_message(s); },
+        [&](std::size_t i) { note_undecided(g, i); });
     bool pass = t.passes(g.exclude);
-    if (explain) {
-      std::string line = group_label(g) + ": ";
-      if (t.undecided) line += "undecided (the pattern gave up on this input)";
-      else if (t.unknown) line += "reason unknown";
-      else line += pass ? "passed" : "failed";
-      v.explain.push_back(std::move(line));
-    }
+    if (explain) v.explain.push_back(message_explanation(g, t, pass));
     if (!pass) {
       ok = false;
-      if (!explain) return v;
+      if (!explain) return false;
     }
   }
+  return ok;
+}
+
+void Matcher::evaluate_recipient_side(const Subject& s, bool explain, bool ok, Verdict& v) const {
   const std::size_t n = s.msg.recipients.size();
-  bool recipient_side = false;
-  for (const auto& g : groups_) recipient_side |= g.side == Side::kRecipient;
-  if (!recipient_side) {
+  if (!has_recipient_side()) {
     if (ok) {
       v.kind = VerdictKind::kSelected;
       v.matched.assign(n, true);
     }
-    return v;
+    return;
   }
   std::vector<bool> matched(n, true), excluded(n, false);
   for (const auto& g : groups_) {
     if (g.side != Side::kRecipient) continue;
     std::size_t held = 0, undecided = 0, unknown = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      GroupTruth t = test(g, [&](const Criterion& c) { return c.test_recipient(s, i); });
+      GroupTruth t = test_group(
+          g, v, [&](const Criterion& c) { return c.test_recipient(s, i); },
+          [&](std::size_t alternative) { note_undecided(g, alternative); });
       undecided += t.undecided;
       unknown += t.unknown;
       if (t.passes(g.exclude)) {
@@ -624,21 +646,21 @@ Verdict Matcher::evaluate(const Subject& s, bool explain) const {
         excluded[i] = excluded[i] || g.exclude;
       }
     }
-    if (explain) {
-      std::string line = group_label(g) + ": passed for " + std::to_string(held) +
-                         " of " + std::to_string(n) + " recipients";
-      if (undecided)
-        line += "; undecided for " + std::to_string(undecided) + " (the pattern gave up on this input)";
-      if (unknown) line += "; reason unknown for " + std::to_string(unknown);
-      v.explain.push_back(std::move(line));
-    }
+    if (explain) v.explain.push_back(recipient_explanation(g, held, n, undecided, unknown));
   }
   std::size_t count = 0;
   for (bool m : matched) count += m;
-  if (!ok || count == 0) return v;
+  if (!ok || count == 0) return;
   v.kind = count == n ? VerdictKind::kSelected : VerdictKind::kMixed;
   v.matched = std::move(matched);
   v.excluded = std::move(excluded);
+}
+
+Verdict Matcher::evaluate(const Subject& s, bool explain) const {
+  Verdict v;
+  const bool ok = evaluate_message_side(s, explain, v);
+  // A failed message-side group settles the verdict; explaining goes on.
+  if (ok || explain) evaluate_recipient_side(s, explain, ok, v);
   return v;
 }
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "qpurge/escape.h"
+#include "qpurge/json_writer.h"
 
 namespace qpurge {
 namespace {
@@ -202,41 +203,25 @@ std::string ShapeTable::note() const {
 }
 
 std::string ShapeTable::render_json() const {
-  std::string out = "{\"kind\": \"";
-  out += opt_.senders ? "sender" : "recipient";
-  out += "\", \"bucket_minutes\": " + std::to_string(opt_.bucket_minutes);
-  out += ", \"linear\": ";
-  out += opt_.linear ? "true" : "false";
-  out += ", \"reference_time\": " + std::to_string(opt_.now);
-  out += ", \"columns\": [";
-  const std::vector<std::string> heads = headings();
-  for (std::size_t i = 0; i < heads.size(); ++i) {
-    if (i) out += ", ";
-    append_json_string(out, heads[i]);
-  }
-  out += "], \"rows\": [";
-  bool first = true;
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object()
+      .field("kind", opt_.senders ? "sender" : "recipient")
+      .field("bucket_minutes", opt_.bucket_minutes)
+      .field("linear", opt_.linear)
+      .field("reference_time", opt_.now)
+      .field_strings("columns", headings());
+  w.key("rows").begin_array();
   for (const auto& [name, row] : ordered_rows()) {
-    out += first ? "" : ", ";
-    first = false;
-    out += "{\"domain\": ";
-    append_json_string(out, *name);
-    out += ", \"counts\": [";
-    for (std::size_t i = 0; i < row->counts.size(); ++i) {
-      if (i) out += ", ";
-      out += std::to_string(row->counts[i]);
-    }
-    out += "]}";
+    w.begin_object().field("domain", *name).key("counts").begin_array();
+    for (std::uint64_t c : row->counts) w.value(c);
+    w.end_array().end_object();
   }
-  out += "], \"not_shown_by_qshape\": {";
-  first = true;
-  for (const auto& [reason, count] : skipped_) {
-    out += first ? "" : ", ";
-    first = false;
-    append_json_string(out, reason);
-    out += ": " + std::to_string(count);
-  }
-  out += "}}\n";
+  w.end_array();
+  w.key("not_shown_by_qshape").begin_object();
+  for (const auto& [reason, count] : skipped_) w.field(reason, count);
+  w.end_object().end_object();
+  out += '\n';
   return out;
 }
 

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "qpurge/text.h"
+
 namespace qpurge {
 namespace {
 
@@ -12,13 +14,9 @@ constexpr std::size_t kMaxHeaderBytes = 1 << 20;  // --header reads at most this
 bool allowed(std::string_view types, char t) { return types.find(t) != std::string_view::npos; }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' ||
-                        s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' ||
-                        s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
+  constexpr std::string_view kBlank = " \t\r\n";
+  const std::size_t start = s.find_first_not_of(kBlank);
+  return start == std::string_view::npos ? std::string_view() : trim_end(s.substr(start), kBlank);
 }
 
 // Parses up to `max` whitespace-separated decimal numbers; returns how many.
@@ -57,6 +55,11 @@ struct Parser {
 
   std::size_t records = 0;
   int reverse_jumps = 0;
+  // Where the reading is: the segment, and whether the next record must be
+  // the X marker a skip over the content landed on. kEnd: the E record was read.
+  enum class Segment { kEnvelope, kContent, kExtracted, kEnd };
+  Segment segment = Segment::kEnvelope;
+  bool expect_xtra = false;
   // Recipient context: the O / dsn_orig_rcpt / notify_flags records that
   // describe the next R, D or /.
   Span pending_original;
@@ -236,100 +239,121 @@ struct Parser {
     return true;
   }
 
-  bool run() {
-    enum class Segment { kEnvelope, kContent, kExtracted };
-    Segment seg = Segment::kEnvelope;
-    std::uint64_t offset = 0;
-    bool expect_xtra = false;
-    Record r;
-
-    // Plausibility: the first byte must be an envelope record type.
+  // Plausibility: the first byte must be an envelope record type. Notes the
+  // second record's type (for qshape_skip_reason).
+  bool check_start() {
     if (source.size() == 0) return fail("empty file", 0);
     std::string_view first = reader.bytes(0, 1);
     if (first.empty()) return fail(reader.error().empty() ? "cannot read" : reader.error(), 0);
     if (!allowed(kEnvelopeTypes, first[0]))
       return fail("not a queue file: first record type " + printable_type(first[0]), 0);
+    Record r;
     RecordStatus st = reader.read(0, r);
     if (st == RecordStatus::kError) return fail(reader.error(), 0);
-    {
-      Record second;
-      if (reader.read(r.next_offset, second) == RecordStatus::kOk) msg.second_record_type = second.type;
-    }
+    Record second;
+    if (reader.read(r.next_offset, second) == RecordStatus::kOk) msg.second_record_type = second.type;
+    return true;
+  }
 
-    for (;;) {
+  bool time_record(const Record& r) {
+    if (msg.has_arrival_time) return true;  // the first one counts
+    std::int64_t f[2] = {0, 0};
+    if (parse_numbers(r.payload, f, 2) < 1) return fail("bad arrival time record", r.offset);
+    msg.has_arrival_time = true;
+    msg.arrival_time = f[0];
+    msg.arrival_usec = f[1];
+    return true;
+  }
+
+  // The M record. With a size record the content is skipped: `offset` jumps
+  // to its end, where the extracted segment's X marker must be. Without one
+  // (a maildrop file) the content is read record by record.
+  bool content_start(const Record& r, std::uint64_t& offset) {
+    if (options.headers && !read_headers(r.next_offset)) return false;
+    if (msg.has_size_record) {
+      offset = static_cast<std::uint64_t>(msg.data_offset + msg.data_size);
+      expect_xtra = true;
+    } else {
+      segment = Segment::kContent;
+    }
+    return true;
+  }
+
+  // One record of the envelope segment; `offset` is where the next one is.
+  bool envelope_record(const Record& r, std::uint64_t& offset) {
+    const char t = r.type;
+    if (!allowed(kEnvelopeTypes, t))
+      return fail("unexpected record type " + printable_type(t) + " in envelope segment",
+                  r.offset);
+    if (t == rec::kSize) {
+      if (r.offset != 0 || msg.has_size_record) return fail("misplaced size record", r.offset);
+      return size_record(r);
+    }
+    if (t == rec::kTime) return time_record(r);
+    if (t == rec::kFrom) {
+      if (msg.has_sender) return fail("second sender record", r.offset);
+      msg.has_sender = true;
+      msg.sender = msg.store(r.payload);
+      return true;
+    }
+    if (t == rec::kWarn) {
+      std::int64_t w = 0;
+      parse_numbers(r.payload, &w, 1);
+      msg.warning_time = w;
+      return true;
+    }
+    if (t == rec::kMesg) return content_start(r, offset);
+    return common(r);
+  }
+
+  // One record of the message content (read only when there is no size record).
+  bool content_record(const Record& r) {
+    if (!allowed(kContentTypes, r.type))
+      return fail("unexpected record type " + printable_type(r.type) + " in message content",
+                  r.offset);
+    if (r.type == rec::kXtra) segment = Segment::kExtracted;
+    return true;
+  }
+
+  // One record of the extracted segment; the E record ends the reading.
+  bool extracted_record(const Record& r) {
+    if (!allowed(kExtractedTypes, r.type))
+      return fail("unexpected record type " + printable_type(r.type) + " in extracted segment",
+                  r.offset);
+    if (r.type != rec::kEnd) return common(r);
+    msg.end_offset = r.offset;
+    if (!msg.has_sender) return fail("no sender record", r.offset);
+    if (!msg.has_arrival_time) return fail("no arrival time record", r.offset);
+    segment = Segment::kEnd;
+    return true;
+  }
+
+  bool run() {
+    if (!check_start()) return false;
+    std::uint64_t offset = 0;
+    Record r;
+    while (segment != Segment::kEnd) {
       if (expect_xtra) {
         std::string_view at = reader.bytes(offset, 1);
         if (at.empty() || at[0] != rec::kXtra)
           return fail("content skip did not land on the extracted-segment marker", offset);
       }
       if (!next(offset, r)) return false;
-      const char t = r.type;
-      if (expect_xtra) {
-        expect_xtra = false;
-        seg = Segment::kExtracted;
-        offset = r.next_offset;
-        continue;
-      }
-      switch (seg) {
-        case Segment::kEnvelope:
-          if (!allowed(kEnvelopeTypes, t))
-            return fail("unexpected record type " + printable_type(t) + " in envelope segment",
-                        r.offset);
-          if (t == rec::kSize) {
-            if (r.offset != 0 || msg.has_size_record)
-              return fail("misplaced size record", r.offset);
-            if (!size_record(r)) return false;
-          } else if (t == rec::kTime) {
-            if (!msg.has_arrival_time) {
-              std::int64_t f[2] = {0, 0};
-              if (parse_numbers(r.payload, f, 2) < 1)
-                return fail("bad arrival time record", r.offset);
-              msg.has_arrival_time = true;
-              msg.arrival_time = f[0];
-              msg.arrival_usec = f[1];
-            }
-          } else if (t == rec::kFrom) {
-            if (msg.has_sender) return fail("second sender record", r.offset);
-            msg.has_sender = true;
-            msg.sender = msg.store(r.payload);
-          } else if (t == rec::kWarn) {
-            std::int64_t w = 0;
-            parse_numbers(r.payload, &w, 1);
-            msg.warning_time = w;
-          } else if (t == rec::kMesg) {
-            if (msg.has_size_record) {
-              if (options.headers && !read_headers(r.next_offset)) return false;
-              offset = static_cast<std::uint64_t>(msg.data_offset + msg.data_size);
-              expect_xtra = true;
-              continue;
-            }
-            if (options.headers && !read_headers(r.next_offset)) return false;
-            seg = Segment::kContent;
-          } else if (!common(r)) {
-            return false;
-          }
-          break;
-        case Segment::kContent:
-          if (!allowed(kContentTypes, t))
-            return fail("unexpected record type " + printable_type(t) + " in message content",
-                        r.offset);
-          if (t == rec::kXtra) seg = Segment::kExtracted;
-          break;
-        case Segment::kExtracted:
-          if (!allowed(kExtractedTypes, t))
-            return fail("unexpected record type " + printable_type(t) + " in extracted segment",
-                        r.offset);
-          if (t == rec::kEnd) {
-            msg.end_offset = r.offset;
-            if (!msg.has_sender) return fail("no sender record", r.offset);
-            if (!msg.has_arrival_time) return fail("no arrival time record", r.offset);
-            return true;
-          }
-          if (!common(r)) return false;
-          break;
-      }
       offset = r.next_offset;
+      bool ok = true;
+      if (expect_xtra) {  // the X marker itself
+        expect_xtra = false;
+        segment = Segment::kExtracted;
+      } else if (segment == Segment::kEnvelope) {
+        ok = envelope_record(r, offset);
+      } else if (segment == Segment::kContent) {
+        ok = content_record(r);
+      } else {
+        ok = extracted_record(r);
+      }
+      if (!ok) return false;
     }
+    return true;
   }
 };
 

@@ -121,5 +121,26 @@ TEST(QshapeTableTest, JsonHasTheSameRows) {
   EXPECT_NE(j.find("{\"domain\": \"example.com\", \"counts\": [1, 1, 0"), std::string::npos) << j;
 }
 
+// The whole document, byte for byte, as it was before it went through
+// JsonWriter: key order, separators, a byte that is not UTF-8, the note's
+// reasons, the final newline.
+TEST(QshapeTableTest, JsonDocumentIsExact) {
+  ShapeOptions o;
+  o.buckets = 3;
+  o.linear = true;
+  ShapeTable t = table(o);
+  t.add(kNow, "a@b", {"r@example.com", "x@\xff" "bad.example"});
+  t.add(kNow - 600, "a@b", {"s@Example.COM"});
+  t.add(kNow, "a@b", {"r@x"}, qshape_skip_reason(0100710, 'C', 'T', 1));
+  t.add(kNow, "a@b", {}, qshape_skip_reason(0100700, 'C', 'T', 0));
+  EXPECT_EQ(t.render_json(),
+            "{\"kind\": \"recipient\", \"bucket_minutes\": 5, \"linear\": true, "
+            "\"reference_time\": 1795344810, \"columns\": [\"T\", \"5\", \"10\", \"10+\"], "
+            "\"rows\": [{\"domain\": \"TOTAL\", \"counts\": [3, 2, 0, 1]}, "
+            "{\"domain\": \"example.com\", \"counts\": [2, 1, 0, 1]}, "
+            "{\"domain\": \"\\udcffbad.example\", \"counts\": [1, 1, 0, 0]}], "
+            "\"not_shown_by_qshape\": {\"force-expired\": 1, \"no pending recipient\": 1}}\n");
+}
+
 }  // namespace
 }  // namespace qpurge

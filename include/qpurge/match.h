@@ -178,6 +178,12 @@ class Matcher {
  private:
   struct GaveUp;
   void note_undecided(const CriterionGroup& g, std::size_t alternative) const;
+  // The message-side groups, in order, into `v`; false when one failed (the
+  // rest are then evaluated only when explaining).
+  bool evaluate_message_side(const Subject& s, bool explain, Verdict& v) const;
+  // The recipient-side groups, recipient by recipient, into `v`; `ok` is
+  // what the message side said, which the verdict depends on as well.
+  void evaluate_recipient_side(const Subject& s, bool explain, bool ok, Verdict& v) const;
   std::vector<CriterionGroup> groups_;
   std::unique_ptr<GaveUp> gave_up_;
 };

@@ -306,109 +306,162 @@ std::string defer_log(const qpurge::SyntheticMessage& m, const Layout& l) {
   return out;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const Options o = parse_options(argc, argv);
-  const auto start = std::chrono::steady_clock::now();
-  ::umask(077);
+// The postfix user and group, when they exist (else files keep the creator's).
+Owner postfix_owner() {
   Owner owner;
   if (const struct passwd* pw = ::getpwnam("postfix")) {
     owner.uid = pw->pw_uid;
     owner.gid = pw->pw_gid;
     if (const struct group* gr = ::getgrnam("postfix")) owner.gid = gr->gr_gid;
   }
-  const bool hashed = o.queue == "deferred";
+  return owner;
+}
+
+// Where the files go.
+struct Spool {
+  std::string qdir;         // SPOOL/QUEUE
+  std::string ddir;         // SPOOL/defer
+  bool hashed = false;      // QUEUE/X/ID (deferred) rather than QUEUE/ID
+  bool defer_logs = false;  // --defer-logs, for the hashed (deferred) queue only
+};
+
+// Creates the spool root, the queue directory with its hash levels, and with
+// --defer-logs the defer directory with its own.
+Spool make_spool(const Options& o, const Owner& owner) {
   const char kHex[] = "0123456789ABCDEF";
+  Spool s;
+  s.hashed = o.queue == "deferred";
+  s.defer_logs = o.defer_logs && s.hashed;
+  s.qdir = o.spool + "/" + o.queue;
+  s.ddir = o.spool + "/defer";
   if (::mkdir(o.spool.c_str(), 0755) != 0 && errno != EEXIST) die(o.spool, "mkdir");
-  const std::string qdir = o.spool + "/" + o.queue;
-  const std::string ddir = o.spool + "/defer";
   // Queue directories are postfix's with group root, hash levels postfix's
   // with group postfix, as `postfix check` leaves them.
-  make_dir(qdir, 0700, {owner.uid, 0});
-  if (hashed)
-    for (int h = 0; h < 16; ++h) make_dir(qdir + "/" + kHex[h], 0700, owner);
-  const bool defer_logs = o.defer_logs && hashed;
-  if (defer_logs) {
-    make_dir(ddir, 0700, {owner.uid, 0});
-    for (int h = 0; h < 16; ++h) make_dir(ddir + "/" + kHex[h], 0700, owner);
+  make_dir(s.qdir, 0700, {owner.uid, 0});
+  if (s.hashed)
+    for (int h = 0; h < 16; ++h) make_dir(s.qdir + "/" + kHex[h], 0700, owner);
+  if (s.defer_logs) {
+    make_dir(s.ddir, 0700, {owner.uid, 0});
+    for (int h = 0; h < 16; ++h) make_dir(s.ddir + "/" + kHex[h], 0700, owner);
   }
+  return s;
+}
 
-  FILE* manifest = nullptr;
-  if (!o.manifest.empty() && !(manifest = std::fopen(o.manifest.c_str(), "w"))) die(o.manifest, "fopen");
+// The file's access and modification time: in deferred the next retry time,
+// as qmgr sets it; elsewhere the arrival time.
+std::int64_t file_time(const Options& o, const qpurge::SyntheticMessage& m, std::mt19937_64& retry) {
+  std::int64_t ftime = m.arrival_time;
+  if (o.queue == "deferred") {
+    ftime = m.arrival_time + 3600 + static_cast<std::int64_t>(retry() % (11 * 3600));
+    if (ftime < o.now) ftime = o.now + 300 + static_cast<std::int64_t>(retry() % 3600);
+  }
+  return ftime;
+}
 
+// Writes the temporary file as cleanup leaves it (mode 0700, postfix's, with
+// its times); returns its inode number.
+ino_t write_temporary(const std::string& tmp, std::string_view data, const Owner& owner, std::int64_t ftime) {
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
+  if (fd < 0) die(tmp, "open");
+  write_all(fd, data, tmp);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) die(tmp, "fstat");
+  if (::fchown(fd, owner.uid, owner.gid) != 0) die(tmp, "fchown");
+  const struct timespec times[2] = {{static_cast<time_t>(ftime), 0}, {static_cast<time_t>(ftime), 0}};
+  if (::futimens(fd, times) != 0) die(tmp, "futimens");
+  if (::close(fd) != 0) die(tmp, "close");
+  return st.st_ino;
+}
+
+// Renames the temporary file to its queue ID, "%05X" of the microseconds now
+// and "%lX" of its inode number; returns the ID and sets `path`.
+std::string rename_to_id(const std::string& tmp, ino_t ino, const Spool& spool, std::string& path) {
+  struct timeval tv;
+  ::gettimeofday(&tv, nullptr);
+  char id[32];
+  std::snprintf(id, sizeof id, "%05X%lX", static_cast<unsigned>(tv.tv_usec), static_cast<unsigned long>(ino));
+  path = spool.qdir + "/";
+  if (spool.hashed) path += std::string(1, id[0]) + "/";
+  path += id;
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    errno = e;
+    die(path, "rename");
+  }
+  return id;
+}
+
+void write_defer_log(const Spool& spool, const std::string& id, const Owner& owner,
+                     const qpurge::SyntheticMessage& m, const Layout& layout) {
+  const std::string log_path = spool.ddir + "/" + id[0] + "/" + id;
+  const int lfd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (lfd < 0) die(log_path, "open");
+  write_all(lfd, defer_log(m, layout), log_path);
+  if (::fchown(lfd, owner.uid, owner.gid) != 0) die(log_path, "fchown");
+  if (::close(lfd) != 0) die(log_path, "close");
+}
+
+// The manifest's line for one message (see the top of this file).
+std::string manifest_line(const Options& o, const std::string& id, const std::string& path,
+                          const qpurge::SyntheticMessage& m, const Layout& layout, bool selected) {
+  std::string line = "{\"queue_name\": ";
+  qpurge::append_json_string(line, o.queue);
+  line += ", \"queue_id\": \"" + id + "\", \"path\": ";
+  qpurge::append_json_string(line, path);
+  line += ", \"arrival_time\": " + std::to_string(m.arrival_time);
+  line += ", \"message_size\": " + std::to_string(layout.message_size) + ", \"sender\": ";
+  qpurge::append_json_string(line, m.sender.empty() ? "MAILER-DAEMON" : m.sender);
+  line += ", \"recipients\": [";
+  for (std::size_t r = 0; r < m.recipients.size(); ++r) {
+    line += r ? ", {\"address\": " : "{\"address\": ";
+    qpurge::append_json_string(line, m.recipients[r].address);
+    line += "}";
+  }
+  line += std::string("], \"selected\": ") + (selected ? "true" : "false") + "}\n";
+  return line;
+}
+
+// Writes the --count messages (and their defer logs and manifest lines);
+// returns how many were selected.
+long generate(const Options& o, const Spool& spool, const Owner& owner, FILE* manifest) {
   // Postfix's own temporary name is QUEUE/USEC.PID: not a valid queue ID,
   // so every scanner (and qpurge) passes it by.
-  const std::string tmp = qdir + "/0." + std::to_string(::getpid());
+  const std::string tmp = spool.qdir + "/0." + std::to_string(::getpid());
   Generator gen(o);
   std::mt19937_64 retry(o.seed ^ 0x9e3779b97f4a7c15ULL);
-  std::string path, line;
+  std::string path;
   long selected_count = 0;
   for (long n = 0; n < o.count; ++n) {
     bool selected = false;
     const qpurge::SyntheticMessage m = gen.next(n, selected);
     selected_count += selected;
     const std::string data = qpurge::write_queue_file(m);
-
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
-    if (fd < 0) die(tmp, "open");
-    write_all(fd, data, tmp);
-    struct stat st;
-    if (::fstat(fd, &st) != 0) die(tmp, "fstat");
-    if (::fchown(fd, owner.uid, owner.gid) != 0) die(tmp, "fchown");
-    std::int64_t ftime = m.arrival_time;
-    if (o.queue == "deferred") {
-      ftime = m.arrival_time + 3600 + static_cast<std::int64_t>(retry() % (11 * 3600));
-      if (ftime < o.now) ftime = o.now + 300 + static_cast<std::int64_t>(retry() % 3600);
-    }
-    const struct timespec times[2] = {{static_cast<time_t>(ftime), 0}, {static_cast<time_t>(ftime), 0}};
-    if (::futimens(fd, times) != 0) die(tmp, "futimens");
-    if (::close(fd) != 0) die(tmp, "close");
-
-    struct timeval tv;
-    ::gettimeofday(&tv, nullptr);
-    char id[32];
-    std::snprintf(id, sizeof id, "%05X%lX", static_cast<unsigned>(tv.tv_usec), static_cast<unsigned long>(st.st_ino));
-    path = qdir + "/";
-    if (hashed) path += std::string(1, id[0]) + "/";
-    path += id;
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-      const int e = errno;
-      ::unlink(tmp.c_str());
-      errno = e;
-      die(path, "rename");
-    }
-
+    const ino_t ino = write_temporary(tmp, data, owner, file_time(o, m, retry));
+    const std::string id = rename_to_id(tmp, ino, spool, path);
     Layout layout;
-    if (defer_logs || manifest) layout = layout_of(data);
-    if (defer_logs) {
-      const std::string log_path = ddir + "/" + id[0] + "/" + id;
-      const int lfd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-      if (lfd < 0) die(log_path, "open");
-      write_all(lfd, defer_log(m, layout), log_path);
-      if (::fchown(lfd, owner.uid, owner.gid) != 0) die(log_path, "fchown");
-      if (::close(lfd) != 0) die(log_path, "close");
-    }
-    if (manifest) {
-      line = "{\"queue_name\": ";
-      qpurge::append_json_string(line, o.queue);
-      line += ", \"queue_id\": \"" + std::string(id) + "\", \"path\": ";
-      qpurge::append_json_string(line, path);
-      line += ", \"arrival_time\": " + std::to_string(m.arrival_time);
-      line += ", \"message_size\": " + std::to_string(layout.message_size) + ", \"sender\": ";
-      qpurge::append_json_string(line, m.sender.empty() ? "MAILER-DAEMON" : m.sender);
-      line += ", \"recipients\": [";
-      for (std::size_t r = 0; r < m.recipients.size(); ++r) {
-        line += r ? ", {\"address\": " : "{\"address\": ";
-        qpurge::append_json_string(line, m.recipients[r].address);
-        line += "}";
-      }
-      line += std::string("], \"selected\": ") + (selected ? "true" : "false") + "}\n";
-      if (std::fputs(line.c_str(), manifest) == EOF) die(o.manifest, "write");
-    }
+    if (spool.defer_logs || manifest) layout = layout_of(data);
+    if (spool.defer_logs) write_defer_log(spool, id, owner, m, layout);
+    if (manifest && std::fputs(manifest_line(o, id, path, m, layout, selected).c_str(), manifest) == EOF)
+      die(o.manifest, "write");
   }
+  return selected_count;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse_options(argc, argv);
+  const auto start = std::chrono::steady_clock::now();
+  ::umask(077);
+  const Owner owner = postfix_owner();
+  const Spool spool = make_spool(o, owner);
+  FILE* manifest = nullptr;
+  if (!o.manifest.empty() && !(manifest = std::fopen(o.manifest.c_str(), "w"))) die(o.manifest, "fopen");
+  const long selected_count = generate(o, spool, owner, manifest);
   if (manifest && std::fclose(manifest) != 0) die(o.manifest, "close");
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("qpurge-gen: %ld messages (%ld selected) in %s in %.1f s\n", o.count, selected_count, qdir.c_str(), secs);
+  std::printf("qpurge-gen: %ld messages (%ld selected) in %s in %.1f s\n", o.count, selected_count,
+              spool.qdir.c_str(), secs);
   return 0;
 }
