@@ -1,7 +1,6 @@
 // escape.cc - text and JSON escaping; see escape.h.
 #include "qpurge/escape.h"
 
-#include "qpurge/address.h"
 
 namespace qpurge {
 namespace {

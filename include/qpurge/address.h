@@ -21,12 +21,9 @@
 #include <string>
 #include <string_view>
 
-namespace qpurge {
+#include "qpurge/escape.h"  // ascii_lower_char
 
-// ASCII lower case of one byte; other bytes unchanged.
-inline char ascii_lower_char(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
+namespace qpurge {
 
 // ASCII case-insensitive equality (bytes >= 0x80 compare exactly).
 bool iequals(std::string_view a, std::string_view b);

@@ -24,6 +24,9 @@ void append_json_string(std::string& out, std::string_view s);  // with the quot
 std::string to_hex(std::string_view bytes);
 bool from_hex(std::string_view hex, std::string& bytes);
 
+// ASCII lower case of one byte; other bytes unchanged.
+inline char ascii_lower_char(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
 // ASCII lower case; other bytes unchanged (as Postfix and qshape compare).
 std::string ascii_lower(std::string_view s);
 
