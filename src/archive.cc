@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <limits>
@@ -326,6 +327,25 @@ std::string parent_of(const std::string& path) {
   return end == std::string::npos ? "/" : path.substr(0, end + 1);
 }
 
+// The canonical path of `path`, which need not exist yet: its nearest
+// existing ancestor resolved, the rest appended as written. "" when even
+// that cannot be resolved.
+std::string resolved(const std::string& path) {
+  std::string head = path, tail;
+  for (;;) {
+    if (char* real = ::realpath(head.c_str(), nullptr)) {
+      std::string out = real;
+      std::free(real);
+      return tail.empty() ? out : (out == "/" ? "" : out) + "/" + tail;
+    }
+    if (errno != ENOENT || head == "/" || head == ".") return "";
+    std::string name = head.substr(0, head.find_last_not_of('/') + 1);
+    name = name.substr(name.rfind('/') == std::string::npos ? 0 : name.rfind('/') + 1);
+    tail = tail.empty() ? name : name + "/" + tail;
+    head = parent_of(head);
+  }
+}
+
 bool fsync_dir(const std::string& dir, std::string& error) {
   Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
@@ -365,10 +385,29 @@ std::unique_ptr<ArchiveRun> ArchiveRun::create(const std::string& archive_dir, c
     error = "archive directory: empty name";
     return nullptr;
   }
+  // Least privilege: nothing is written under the queue directory, where
+  // Postfix would take our files for its own. Checked before anything is
+  // made, and again once the directory exists (when a path could not be
+  // resolved before, it is an error now).
+  const std::string queue_real = header.queue_directory.empty() ? "" : resolved(header.queue_directory);
+  auto inside_queue = [&](bool must_resolve) {
+    if (queue_real.empty()) return false;
+    std::string archive_real = resolved(archive_dir);
+    if (archive_real.empty()) {
+      if (must_resolve) error = sys_error("archive directory " + archive_dir);
+      return must_resolve;
+    }
+    if (archive_real != queue_real && !archive_real.starts_with(queue_real + "/")) return false;
+    error = "archive directory " + archive_dir + ": inside the queue directory " + header.queue_directory +
+            "; name one outside it with --archive";
+    return true;
+  };
+  if (inside_queue(false)) return nullptr;
   std::vector<std::string> created;
   if (!make_dirs(archive_dir, created, error)) return nullptr;
   for (const std::string& dir : created)
     if (!fsync_dir(parent_of(dir), error)) return nullptr;
+  if (inside_queue(true)) return nullptr;
 
   Fd top(::open(archive_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (top.get() < 0) {

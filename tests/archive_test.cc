@@ -152,6 +152,22 @@ TEST_F(ArchiveTest, CreateFailsWhenTheArchiveDirCannotBeMade) {
   fs::remove(file);
 }
 
+TEST_F(ArchiveTest, CreateRefusesADirectoryInsideTheQueueDirectory) {
+  ArchiveHeader h = header();
+  h.queue_directory = spool_.root();
+  std::string error;
+  for (const std::string& dir :
+       {spool_.root() + "/deferred/archive",
+        spool_.root() + "/../" + fs::path(spool_.root()).filename().string() + "/new/archive"}) {
+    EXPECT_EQ(ArchiveRun::create(dir, h, error), nullptr) << dir;
+    EXPECT_EQ(error, "archive directory " + dir + ": inside the queue directory " + spool_.root() +
+                         "; name one outside it with --archive");
+  }
+  EXPECT_FALSE(fs::exists(spool_.root() + "/deferred/archive"));
+  EXPECT_FALSE(fs::exists(spool_.root() + "/new"));
+  EXPECT_NE(ArchiveRun::create(archive_dir(), h, error), nullptr) << error;  // beside it is fine
+}
+
 TEST_F(ArchiveTest, StoresByteIdenticalCopyKeepingModeAndTimes) {
   std::string rel = spool_.put_message("deferred", kId, message("a@x.example", {"r@example.com"}), 0700);
   std::string src = spool_.root() + "/" + rel;
@@ -302,6 +318,18 @@ TEST_F(ArchiveTest, SymlinkInPlaceOfADeferLogRefusesTheWholeMessage) {
   EXPECT_EQ(error, spool_.root() + "/defer/1/" + kId + ": is a symbolic link, not copied");
   EXPECT_EQ(names_in(run->path()), std::vector<std::string>{"manifest.jsonl"});  // the queue file copy is gone
   EXPECT_EQ(manifest(*run).size(), 1u);
+}
+
+TEST_F(ArchiveTest, FifoInPlaceOfTheQueueFileIsRefusedWithoutBlocking) {
+  fs::create_directories(spool_.root() + "/deferred/1");
+  std::string path = spool_.root() + "/deferred/1/" + kId;
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  auto run = create();
+  ASSERT_NE(run, nullptr);
+  std::string error;
+  EXPECT_FALSE(run->store(spool_.root(), entry_for(spool_, std::string("deferred/1/") + kId, "", {}), error));
+  EXPECT_EQ(error, path + ": not a regular file");
+  EXPECT_EQ(names_in(run->path()), std::vector<std::string>{"manifest.jsonl"});
 }
 
 TEST_F(ArchiveTest, RefusesAFileThatIsNotThePlannedOne) {

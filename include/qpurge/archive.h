@@ -89,6 +89,8 @@ class ArchiveRun {
   // Creates ARCHIVE_DIR (and missing parents, 0700) and the run directory
   // (0700, never an existing one: mkdir failing is an error), writes
   // manifest.jsonl with the run record and fsyncs it and the directories.
+  // Refuses an archive directory at or under header.queue_directory
+  // (symlinks resolved). On failure the run directory is removed again.
   static std::unique_ptr<ArchiveRun> create(const std::string& archive_dir, const ArchiveHeader& header,
                                             std::string& error, WriteFn write = nullptr);
   ~ArchiveRun();
