@@ -624,6 +624,12 @@ bool archive_fits(const std::string& archive_dir, std::uint64_t bytes, std::stri
   return false;
 }
 
+bool sha256_hex(std::string_view data, std::string& hex) {
+  Sha256 sha;
+  sha.update(data.data(), data.size());
+  return sha.finish(hex);
+}
+
 bool sha256_file(const std::string& path, std::string& hex, std::string& error) {
   Fd fd;
   struct stat st;

@@ -21,7 +21,7 @@ po::options_description selection_options(Args& a) {
   for (const SelectorSpec& s : selector_specs())
     sel.add_options()(s.name, po::value<std::vector<std::string>>()->composing()->value_name(s.arg), s.help);
   sel.add_options()
-      ("regex", po::bool_switch(&a.regex), "--sender/--recipient values are Boost.Regex patterns (whole address, any case)")
+      ("regex", po::bool_switch(&a.regex), "--sender/--recipient/--original-recipient values are Boost.Regex patterns (whole address, any case)")
       ("all", "select every message in the chosen queues")
       ("mixed", text("skip|include"),
        "messages where only some pending recipients match: leave them (skip, the default) or act on them (include)");
@@ -59,7 +59,15 @@ po::options_description action_options(Args& a) {
       ("batch-size", text("N"), "IDs per postsuper run (default 10000)")
       ("postsuper", text("PATH"), "the postsuper binary (default /usr/sbin/postsuper)")
       ("postconf", text("PATH"), "the postconf binary (default /usr/sbin/postconf)");
-  where.add(act);
+  po::options_description undo("Undo (archive before delete, restore on demand)");
+  undo.add_options()
+      ("archive", text("DIR"), "with --action delete: copy each queue file (and its logs) into a new run directory under DIR before it is deleted")
+      ("restore", text("RUNDIR"), "put the messages archived in RUNDIR back into the queue (selectors choose among them)")
+      ("restore-to", text("QUEUE"), "hold (default), deferred or incoming")
+      ("force-other-instance", po::bool_switch(&a.force_other_instance), "restore a run made on another host or queue directory")
+      ("archives", text("DIR"), "list the archive runs in DIR")
+      ("prune-archives", text("DIR"), "remove the archive runs in DIR older than --older-than AGE");
+  where.add(act).add(undo);
   return where;
 }
 
@@ -162,7 +170,10 @@ Args parse_args(int argc, const char* const* argv) {
                              {"audit-log", &a.audit_log}, {"batch-size", &a.batch_size}, {"postsuper", &a.postsuper},
                              {"postconf", &a.postconf}, {"shape", &a.shape}, {"buckets", &a.buckets},
                              {"bucket-minutes", &a.bucket_minutes}, {"min-subdomains", &a.min_subdomains},
-                             {"width", &a.width}, {"format", &a.format}, {"threads", &a.threads}};
+                             {"width", &a.width}, {"format", &a.format}, {"threads", &a.threads},
+                                                                             {"archive", &a.archive}, {"restore", &a.restore},
+                                                                             {"restore-to", &a.restore_to}, {"archives", &a.archives},
+                                                                             {"prune-archives", &a.prune_archives}};
   for (auto [name, field] : kStrings) set(vm, name, *field);
   collect_criteria(parsed, a);
   return a;

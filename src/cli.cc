@@ -13,6 +13,7 @@
 #include "qpurge/escape.h"
 #include "qpurge/instances.h"
 #include "qpurge/plan_file.h"
+#include "qpurge/undo.h"
 
 namespace qpurge {
 namespace {
@@ -77,6 +78,12 @@ int run_one(const Args& args, System& sys, CommandRunner& runner, std::ostream& 
   RunConfig c = make_config(args, args.apply_plan ? &header : nullptr);
   c.planned = std::move(planned);
   std::unique_ptr<Printer> printer = make_printer(c, out, err, sys.stderr_is_terminal());
+  switch (c.mode) {
+    case Mode::kRestore: return exit_status(run_restore(c, sys, runner, *printer));
+    case Mode::kListArchives: return exit_status(run_list_archives(c, sys, *printer));
+    case Mode::kPruneArchives: return exit_status(run_prune_archives(c, sys, *printer));
+    case Mode::kPurge: break;
+  }
   return exit_status(run_purge(c, sys, runner, *printer));
 }
 

@@ -1,6 +1,7 @@
 // config.cc - from Args to one validated RunConfig; see config.h.
 #include "qpurge/config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
@@ -117,6 +118,47 @@ void take_plan(const Args& args, const PlanHeader& plan, RunConfig& c) {
   c.queues = plan.queues;
 }
 
+// --archives and --prune-archives look at an archive, not at a queue: they
+// take no selector (--prune-archives takes --older-than as its age).
+bool archive_listing(const Args& args, RunConfig& c) {
+  if (!args.archives && !args.prune_archives) return false;
+  if (args.archives && args.prune_archives) throw UsageError("--archives and --prune-archives do not go together");
+  c.mode = args.archives ? Mode::kListArchives : Mode::kPruneArchives;
+  c.archive_dir = args.archives ? *args.archives : *args.prune_archives;
+  std::vector<PlanCriterion> rest = args.criteria;
+  if (c.mode == Mode::kPruneArchives) {
+    auto age = std::find_if(rest.begin(), rest.end(), [](const PlanCriterion& p) { return p.option == "--older-than"; });
+    if (age == rest.end() || age->values.size() != 1)
+      throw UsageError("--prune-archives needs one --older-than AGE: the runs older than that are removed");
+    if (!parse_duration(age->values[0], c.prune_older_than))
+      throw UsageError("--older-than '" + text_escaped(age->values[0]) + "': not a duration (e.g. 90m, 36h, 3d)");
+    rest.erase(age);
+  }
+  if (!rest.empty() || args.archive || args.restore || args.apply_plan || args.save_plan || args.all_instances)
+    throw UsageError(std::string(args.archives ? "--archives" : "--prune-archives") + " takes no selector, plan, --archive or --restore");
+  return true;
+}
+
+void set_archive(const Args& args, RunConfig& c) {
+  if (args.restore_to && !args.restore) throw UsageError("--restore-to goes with --restore");
+  if (args.force_other_instance && !args.restore) throw UsageError("--force-other-instance goes with --restore");
+  if (args.restore) {
+    if (args.archive || args.apply_plan || args.save_plan || args.via_hold || args.shape || args.all_instances || args.action)
+      throw UsageError("--restore takes no --archive, plan file, --via-hold, --shape, --action or --all-instances");
+    c.mode = Mode::kRestore;
+    c.restore_run = *args.restore;
+    c.restore_to = args.restore_to.value_or("hold");
+    if (c.restore_to != "hold" && c.restore_to != "deferred" && c.restore_to != "incoming")
+      throw UsageError("--restore-to must be hold, deferred or incoming, not '" + text_escaped(c.restore_to) + "'");
+    c.force_other_instance = args.force_other_instance;
+  }
+  if (args.archive) {
+    if (c.action != Action::kDelete)
+      throw UsageError("--archive keeps a copy of what is deleted; it takes no other action");
+    c.archive_dir = *args.archive;
+  }
+}
+
 }  // namespace
 
 std::string_view mixed_name(MixedPolicy m) { return m == MixedPolicy::kInclude ? "include" : "skip"; }
@@ -173,6 +215,9 @@ RunConfig make_config(const Args& args, const PlanHeader* plan) {
   for (const auto* path : {&args.save_plan, &args.apply_plan, &args.audit_log, &args.postsuper, &args.postconf,
                            &args.postmulti, &args.config_dir, &args.queue_dir})
     if (*path && path->value().empty()) throw UsageError("an option that names a file or directory was given an empty value");
+  for (const auto* path : {&args.archive, &args.restore, &args.archives, &args.prune_archives})
+    if (*path && path->value().empty()) throw UsageError("an option that names a file or directory was given an empty value");
+  if (archive_listing(args, c)) return c;
   set_limits(args, c);
   set_shape(args, c);
   if (args.all_instances && (args.config_dir || args.queue_dir || args.save_plan || args.apply_plan))
@@ -185,7 +230,9 @@ RunConfig make_config(const Args& args, const PlanHeader* plan) {
   if (c.via_hold && c.action != Action::kDelete)
     throw UsageError(std::string("--via-hold is a way to delete; it takes no other action") +
                      (plan ? " (the plan was saved to " + plan->action + ")" : ""));
+  set_archive(args, c);
   c.matcher = build_matcher(c.criteria, c.regex);
+  if (c.mode == Mode::kRestore) return c;  // no selector: every message of the run
   if (c.matcher->empty())
     throw UsageError("no selector given: name what to select (--sender, --recipient, --domain, ...) or say --all");
   return c;

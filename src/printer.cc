@@ -139,6 +139,8 @@ void Printer::summary(const std::string& line) {
   else write_err("qpurge: " + text_prefix() + line + "\n");
 }
 
+void Printer::line(const std::string& text) { write_out(text_prefix() + text + "\n"); }
+
 void Printer::note(const std::string& line) {
   if (!config_.quiet) write_err("qpurge: " + text_prefix() + line + "\n");
 }

@@ -4,6 +4,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "qpurge/archive.h"
 #include "qpurge/check.h"
 #include "qpurge/escape.h"
 #include "qpurge/json_writer.h"
@@ -74,6 +75,8 @@ void write_criteria(JsonWriter& w, const std::vector<PlanCriterion>& criteria) {
 }  // namespace
 
 struct Purge::State {
+  State(const RunConfig& config, System& system, CommandRunner& command_runner, Printer& printer)
+      : c(config), sys(system), runner(command_runner), p(printer) {}
   const RunConfig& c;
   System& sys;
   CommandRunner& runner;
@@ -86,6 +89,7 @@ struct Purge::State {
   bool partial = false;  // files skipped or undecided: never "done"
 
   std::set<std::string> warned;  // patterns already named as undecided
+  std::unique_ptr<ArchiveRun> archive;  // --archive
 
   // Entries are kept (to act on, to save, or from a plan file) rather than streamed.
   bool keeps_entries() const { return c.acting() || !c.save_plan.empty() || c.plan_header.has_value(); }
@@ -95,6 +99,7 @@ struct Purge::State {
   void scan(Collector& sink);
   std::optional<Outcome> show(Collector& sink);
   void save_plan();
+  void open_archive();
   bool confirm();
   void begin_record(JsonWriter& w, const char* event);
   std::unique_ptr<AuditSink> record_intent();
@@ -211,6 +216,25 @@ std::optional<Outcome> Purge::State::show(Collector& sink) {
   return std::nullopt;
 }
 
+// --archive: refused before anything changes when the copies would not fit.
+void Purge::State::open_archive() {
+  if (c.archive_dir.empty()) return;
+  std::uint64_t bytes = 0;
+  for (const PlanEntry& e : entries) bytes += e.file_size;
+  std::string error;
+  if (!archive_fits(c.archive_dir, bytes, error)) throw Fatal(error + "; nothing changed");
+  ArchiveHeader h;
+  h.created = sys.now();
+  h.host = sys.hostname();
+  h.run_id = sys.run_id();
+  h.queue_directory = queue_dir;
+  h.config_directory = c.config_dir;
+  h.criteria = c.criteria;
+  h.argv = c.argv;
+  archive = ArchiveRun::create(c.archive_dir, h, error);
+  if (!archive) throw Fatal("cannot make the archive: " + error + "; nothing changed");
+}
+
 bool Purge::State::confirm() {
   if (!sys.stdin_is_terminal() || c.yes) return true;
   if (c.format == Format::kText)
@@ -233,6 +257,7 @@ void Purge::State::begin_record(JsonWriter& w, const char* event) {
   if (!c.instance.empty()) w.field("instance", c.instance);
   w.field("action", action_info(c.action).name).field("via_hold", c.via_hold);
   w.field("queue_directory", queue_dir);
+  if (archive) w.field("archive", archive->path());
   write_criteria(w, c.criteria);
 }
 
@@ -264,6 +289,11 @@ ExecReport Purge::State::execute(ViaHoldReport& held) {
   eo.batch_size = c.batch_size;
   eo.action = c.action;
   eo.stop = &sys.stop_flag();
+  if (archive)
+    eo.before_hand_over = [this](const PlanEntry& e) {
+      std::string error;
+      return archive->store(queue_dir, e, error) ? std::string() : "not deleted: its copy could not be made: " + error;
+    };
   QueueFileRereader rereader(queue_dir);
   const ActionInfo& act = action_info(c.action);
   auto progress = [this](std::size_t h, std::size_t d, std::size_t total, std::string_view what) {
@@ -331,7 +361,7 @@ Outcome Purge::State::finish(const ExecReport& rep, bool recorded) {
 }
 
 Purge::Purge(const RunConfig& config, System& system, CommandRunner& runner, Printer& printer)
-    : s_(new State{config, system, runner, printer, {}, {}, {}, {}, {}, false, {}}) {}
+    : s_(std::make_unique<State>(config, system, runner, printer)) {}
 Purge::~Purge() = default;
 
 std::size_t Purge::planned() const { return s_->entries.size(); }
@@ -362,19 +392,29 @@ Outcome Purge::act() {
       s.p.note("nothing changed");
       return outcome(Outcome::Kind::kNothing);
     }
+    s.open_archive();
     audit = s.record_intent();
   } catch (const Fatal& e) {
     s.p.fatal(e.what());
     return outcome(Outcome::Kind::kFatal);
   }
   QPURGE_CHECK(audit != nullptr);  // no change without its record of intent
+  bool recorded = true;
   ViaHoldReport held;
   ExecReport rep = s.execute(held);
   if (s.sys.stop_flag()) rep.interrupted = true;
   s.warn_undecided();  // re-verification evaluates again
   s.report(rep, held);
-  const std::string result = result_summary(rep, action_info(s.c.action));
-  bool recorded = s.record_result(*audit, rep, result);
+  std::string result = result_summary(rep, action_info(s.c.action));
+  if (s.archive) {
+    std::string error;
+    if (!s.archive->record_outcomes(rep.results, error)) {
+      s.p.warning("the archive's manifest could not record what was deleted: " + error);
+      recorded = false;
+    }
+    result += "; archived " + std::to_string(s.archive->stored_messages()) + " in " + s.archive->path();
+  }
+  recorded = s.record_result(*audit, rep, result) && recorded;
   std::string criteria;
   JsonWriter cw(criteria);
   cw.begin_object();

@@ -4,7 +4,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -19,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "qpurge/archive.h"
 #include "qpurge/defer_log.h"
 #include "qpurge/escape.h"
 #include "qpurge/json_writer.h"
@@ -57,20 +57,6 @@ struct DirCloser {
   void operator()(DIR* d) const { ::closedir(d); }
 };
 using DirPtr = std::unique_ptr<DIR, DirCloser>;
-
-// SHA-256 of `data` as lower-case hex, with OpenSSL's EVP interface.
-// (archive.h may bring sha256_file(); the lead keeps one of the two.)
-bool sha256_hex(std::string_view data, std::string& hex) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), md, &len) != 1)
-    return false;
-  hex = to_hex(std::string_view(reinterpret_cast<const char*>(md), len));
-  return true;
-}
 
 // Reads a regular file without following a symbolic link.
 bool read_whole(const std::string& path, std::size_t limit, std::string& data, struct stat& st,

@@ -19,6 +19,7 @@ ExecReport hold_phase(CommandRunner& runner, const ViaHoldJob& job, const std::v
     if (e.queue != "hold") to_hold.push_back(e);
   ExecOptions hold = job.exec;
   hold.action = Action::kHold;
+  hold.before_hand_over = nullptr;  // only what is deleted is archived
   ExecReport held = execute_plan(runner, hold, to_hold, job.verify, [&](std::size_t h, std::size_t d) {
     if (job.progress) job.progress(h, d, to_hold.size(), "holding");
   });
@@ -94,6 +95,7 @@ void delete_and_release(CommandRunner& runner, const ViaHoldJob& job, Phase2& p,
   }
   ExecOptions rel = job.exec;
   rel.action = Action::kRelease;
+  rel.before_hand_over = nullptr;
   rel.stop = nullptr;
   ExecReport released = execute_plan(runner, rel, p.to_release, {});
   merge_report(released, out.report);

@@ -146,3 +146,42 @@ TEST(ConfigTest, RefusesEveryConflictWithThePlan) {
 
 }  // namespace
 }  // namespace qpurge
+
+namespace qpurge {
+namespace {
+
+TEST(ConfigTest, ArchiveGoesWithDeleteOnly) {
+  EXPECT_EQ(config({"--all", "--archive", "/var/lib/qpurge"}).archive_dir, "/var/lib/qpurge");
+  EXPECT_EQ(config({"--all", "--archive", "/a", "--via-hold"}).archive_dir, "/a");
+  EXPECT_NE(refusal({"--all", "--archive", "/a", "--action", "hold"}).find("--archive keeps a copy of what is deleted"),
+            std::string::npos);
+  PlanHeader hold = plan_for("hold");
+  EXPECT_NE(refusal({"--apply-plan", "p", "--archive", "/a"}, &hold).find("--archive keeps a copy"), std::string::npos);
+  PlanHeader del = plan_for("delete");
+  EXPECT_EQ(refusal({"--apply-plan", "p", "--archive", "/a"}, &del), "(accepted)");
+}
+
+TEST(ConfigTest, RestoreTakesSelectorsButNoAction) {
+  RunConfig c = config({"--restore", "/a/run", "--recipient", "x@y.test"});
+  EXPECT_EQ(c.mode, Mode::kRestore);
+  EXPECT_EQ(c.restore_to, "hold");
+  EXPECT_EQ(config({"--restore", "/a/run"}).mode, Mode::kRestore);  // every message of the run
+  EXPECT_EQ(config({"--restore", "/a/run", "--restore-to", "deferred"}).restore_to, "deferred");
+  EXPECT_NE(refusal({"--restore", "/a/run", "--restore-to", "active"}).find("--restore-to must be hold, deferred or incoming"),
+            std::string::npos);
+  EXPECT_NE(refusal({"--restore", "/a/run", "--action", "delete"}).find("--restore takes no"), std::string::npos);
+  EXPECT_NE(refusal({"--all", "--restore-to", "hold"}).find("--restore-to goes with --restore"), std::string::npos);
+  EXPECT_NE(refusal({"--all", "--force-other-instance"}).find("goes with --restore"), std::string::npos);
+}
+
+TEST(ConfigTest, ArchiveListingAndPruning) {
+  EXPECT_EQ(config({"--archives", "/a"}).mode, Mode::kListArchives);
+  RunConfig p = config({"--prune-archives", "/a", "--older-than", "30d"});
+  EXPECT_EQ(p.mode, Mode::kPruneArchives);
+  EXPECT_EQ(p.prune_older_than, 30 * 86400);
+  EXPECT_NE(refusal({"--prune-archives", "/a"}).find("needs one --older-than AGE"), std::string::npos);
+  EXPECT_NE(refusal({"--archives", "/a", "--sender", "x@y"}).find("takes no selector"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace qpurge

@@ -249,6 +249,55 @@ TEST_F(PurgeTest, UndecidedExclusionExcludesAndSaysSo) {
   EXPECT_NE(err.str().find("undecided 1"), std::string::npos) << err.str();
 }
 
+// --archive: every deleted message has its copy; one that cannot be copied is
+// not deleted; --restore puts them back into hold under new IDs, once.
+TEST_F(PurgeTest, ArchiveThenRestore) {
+  fill();
+  const std::string archive = spool.root() + "-archive";
+  EXPECT_EQ(run({"--domain", "example.com", "--archive", archive, "--yes"}), kExitDone) << err.str();
+  EXPECT_EQ(files_in("deferred"), 1u);
+  std::vector<std::string> runs;
+  for (const auto& d : std::filesystem::directory_iterator(archive)) runs.push_back(d.path());
+  ASSERT_EQ(runs.size(), 1u);
+  std::size_t copies = 0;
+  for (const auto& f : std::filesystem::directory_iterator(runs[0])) copies += f.path().filename() != "manifest.jsonl";
+  EXPECT_EQ(copies, 20u);
+  EXPECT_NE(sys.audit_lines[0].find("\"archive\": \"" + runs[0] + "\""), std::string::npos) << sys.audit_lines[0];
+
+  EXPECT_EQ(run({"--restore", runs[0], "--dry-run"}), kExitDone) << err.str();
+  EXPECT_EQ(files_in("hold"), 0u);
+  EXPECT_EQ(run({"--restore", runs[0], "--recipient", "nobody@example.com"}), kExitNothing) << err.str() << out.str();
+  EXPECT_EQ(files_in("hold"), 0u);
+  EXPECT_EQ(run({"--restore", runs[0], "--format", "json"}), kExitDone) << err.str() << out.str();
+  EXPECT_EQ(files_in("hold"), 20u);
+  EXPECT_NE(out.str().find("\"result\": \"restored\", \"new_queue_id\": "), std::string::npos) << out.str();
+  EXPECT_EQ(run({"--restore", runs[0]}), kExitNothing) << err.str() << out.str();  // twice adds nothing
+  EXPECT_EQ(files_in("hold"), 20u);
+  EXPECT_EQ(run({"--archives", archive}), kExitDone);
+  EXPECT_NE(out.str().find("20 messages"), std::string::npos) << out.str();
+  std::filesystem::remove_all(archive);
+}
+
+TEST_F(PurgeTest, MessageWhoseCopyFailsIsNotDeleted) {
+  fill();
+  // A defer log that is a symlink: the archive refuses the whole message.
+  std::filesystem::create_directories(spool.root() + "/defer/1");
+  std::filesystem::create_symlink("/etc/passwd", spool.root() + "/defer/1/10278A74127");
+  const std::string archive = spool.root() + "-archive";
+  EXPECT_EQ(run({"--domain", "example.com", "--archive", archive, "--yes", "--format", "json"}), kExitPartial);
+  EXPECT_EQ(files_in("deferred"), 2u);
+  EXPECT_NE(out.str().find("\"queue_id\": \"10278A74127\", \"result\": \"not_archived\""), std::string::npos)
+      << out.str();
+  std::filesystem::remove_all(archive);
+}
+
+TEST_F(PurgeTest, ArchiveThatCannotBeMadeChangesNothing) {
+  fill();
+  EXPECT_EQ(run({"--domain", "example.com", "--archive", "/proc/qpurge-archive", "--yes"}), kExitFatal);
+  EXPECT_EQ(files_in("deferred"), 21u);
+  EXPECT_EQ(pf.postsuper_runs(), 0);
+}
+
 class InstancesTest : public PurgeTest {
  protected:
   void SetUp() override {

@@ -54,6 +54,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "qpurge/execute.h"
@@ -145,6 +146,8 @@ std::uint64_t archive_space_needed(std::uint64_t bytes);
 // without following a symlink and must be a regular file; false with
 // "PATH: why" otherwise or when it cannot be read.
 bool sha256_file(const std::string& path, std::string& hex, std::string& error);
+// SHA-256 of bytes in memory (restore checks the very bytes it then writes).
+bool sha256_hex(std::string_view data, std::string& hex);
 
 }  // namespace qpurge
 

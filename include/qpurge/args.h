@@ -61,6 +61,13 @@ struct Args {
   bool quiet = false;
   bool verbose = false;
   std::optional<std::string> threads;
+  // Archive and restore.
+  std::optional<std::string> archive;
+  std::optional<std::string> restore;
+  std::optional<std::string> restore_to;
+  bool force_other_instance = false;
+  std::optional<std::string> archives;
+  std::optional<std::string> prune_archives;
 };
 
 // argv as main() gets it (argv[0] included).

@@ -33,7 +33,12 @@ inline constexpr const char* kDefaultPostmulti = "/usr/sbin/postmulti";
 inline constexpr std::size_t kMaxThreads = 256;
 inline constexpr std::size_t kMaxBatchSize = 1000000;
 
+// What the run does: purge (act on the queue, or show what would be acted
+// on), restore an archive run, list archive runs, or prune them.
+enum class Mode { kPurge, kRestore, kListArchives, kPruneArchives };
+
 struct RunConfig {
+  Mode mode = Mode::kPurge;
   std::vector<std::string> argv;
   std::vector<PlanCriterion> criteria;
   bool regex = false;
@@ -67,6 +72,13 @@ struct RunConfig {
   bool quiet = false;
   bool verbose = false;
   unsigned threads = 0;  // 0: one per core
+
+  // Archive and restore.
+  std::string archive_dir;   // --archive, --archives, --prune-archives
+  std::string restore_run;   // --restore RUNDIR
+  std::string restore_to = "hold";
+  bool force_other_instance = false;
+  std::int64_t prune_older_than = 0;  // seconds
 
   // With --apply-plan: the plan's header and messages.
   std::optional<PlanHeader> plan_header;

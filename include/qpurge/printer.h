@@ -48,6 +48,8 @@ class Printer {
 
   // Text: on standard output with the plan; else on standard error.
   void summary(const std::string& line);
+  // One line of a listing (archive runs, restored messages) on standard output.
+  void line(const std::string& text);
   void warning(const std::string& what);
   void problem(const std::string& path, const std::string& what);  // "path: what"
   void fatal(const std::string& what);

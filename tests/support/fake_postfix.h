@@ -10,6 +10,9 @@
 #ifndef QPURGE_TESTS_SUPPORT_FAKE_POSTFIX_H_
 #define QPURGE_TESTS_SUPPORT_FAKE_POSTFIX_H_
 
+#include <sys/stat.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -89,6 +92,10 @@ class FakePostfix : public CommandRunner {
       return;
     }
     const std::string flag = argv[i], queue = argv.size() > i + 2 ? argv[i + 2] : "";
+    if (flag == "-s") {
+      fix_names(spools.at(config), r);
+      return;
+    }
     static const std::map<std::string, std::pair<std::string, std::string>> kWords = {
         {"-d", {"removed", "Deleted"}}, {"-h", {"placed on hold", "Placed on hold"}},
         {"-H", {"released from hold", "Released from hold"}}, {"-r", {"requeued", "Requeued"}},
@@ -110,6 +117,34 @@ class FakePostfix : public CommandRunner {
       }
     }
     r.err += program_name + ": " + total + ": " + std::to_string(n) + " message" + (n == 1 ? "" : "s") + "\n";
+  }
+
+  // postsuper -s: a short-ID file whose name does not match its inode is
+  // renamed to the first 5 characters and the inode in upper-case hex.
+  static void fix_names(const std::string& root, CommandResult& r) {
+    namespace fs = std::filesystem;
+    int renamed = 0;
+    for (const char* q : {"incoming", "active", "deferred", "hold"}) {
+      if (!fs::exists(root + "/" + q)) continue;
+      std::vector<fs::path> files;
+      for (const auto& f : fs::recursive_directory_iterator(root + "/" + q))
+        if (f.is_regular_file()) files.push_back(f.path());
+      for (const fs::path& f : files) {
+        std::string name = f.filename();
+        char hex[32];
+        std::snprintf(hex, sizeof hex, "%llX", static_cast<unsigned long long>(fs::status(f).type() == fs::file_type::regular ? inode(f) : 0));
+        std::string want = name.substr(0, 5) + hex;
+        if (want == name) continue;
+        fs::rename(f, f.parent_path() / want);
+        ++renamed;
+      }
+    }
+    if (renamed) r.err += "postsuper: Renamed to match inode number: " + std::to_string(renamed) + " messages\n";
+  }
+
+  static unsigned long long inode(const std::filesystem::path& p) {
+    struct stat st;
+    return ::stat(p.c_str(), &st) == 0 ? static_cast<unsigned long long>(st.st_ino) : 0;
   }
 
   static void move(const std::string& path, const std::string& flag, const std::string& root, const std::string& id) {
