@@ -227,6 +227,7 @@ void Purge::State::open_archive() {
   h.created = sys.now();
   h.host = sys.hostname();
   h.run_id = sys.run_id();
+  if (!c.instance.empty()) h.run_id += "-" + c.instance;  // one run directory per instance
   h.queue_directory = queue_dir;
   h.config_directory = c.config_dir;
   h.criteria = c.criteria;

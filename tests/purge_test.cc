@@ -278,6 +278,19 @@ TEST_F(PurgeTest, ArchiveThenRestore) {
   std::filesystem::remove_all(archive);
 }
 
+TEST_F(PurgeTest, ArchiveWithViaHoldCopiesFromHold) {
+  fill();
+  const std::string archive = spool.root() + "-archive";
+  EXPECT_EQ(run({"--domain", "example.com", "--via-hold", "--archive", archive, "--yes"}), kExitDone) << err.str();
+  EXPECT_EQ(files_in("deferred"), 1u);
+  EXPECT_EQ(files_in("hold"), 0u);
+  std::size_t copies = 0;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(archive))
+    copies += f.is_regular_file() && f.path().filename() != "manifest.jsonl";
+  EXPECT_EQ(copies, 20u);
+  std::filesystem::remove_all(archive);
+}
+
 TEST_F(PurgeTest, MessageWhoseCopyFailsIsNotDeleted) {
   fill();
   // A defer log that is a symlink: the archive refuses the whole message.
@@ -346,6 +359,17 @@ TEST_F(InstancesTest, EveryFormatNamesTheInstance) {
                            "\"result\": \"done\"}"),
             std::string::npos)
       << out.str();
+}
+
+TEST_F(InstancesTest, ArchiveKeepsOneRunPerInstance) {
+  put("deferred", "10278A74127", "s@x.test", {"bob@example.com"});
+  second.put_message("deferred", "40278A74127", testing::message("s@x.test", {"bob@example.com"}));
+  const std::string archive = spool.root() + "-archive";
+  EXPECT_EQ(run({"--all-instances", "--domain", "example.com", "--archive", archive, "--yes"}), kExitDone) << err.str();
+  std::size_t runs = 0;
+  for (const auto& d : std::filesystem::directory_iterator(archive)) runs += d.is_directory();
+  EXPECT_EQ(runs, 2u);
+  std::filesystem::remove_all(archive);
 }
 
 TEST(ExitStatusTest, OverInstances) {
