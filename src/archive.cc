@@ -172,7 +172,7 @@ class Copy {
   // Copies the open regular file `src` (stat `st`, named `src_path` in
   // errors), keeping its permission bits and times. `sha` may be null.
   bool run(int src, const struct stat& st, const std::string& src_path, ArchiveRun::WriteFn write, Sha256* sha,
-           std::string& error) {
+           bool sync, std::string& error) {
     const std::string tmp_path = dir_path_ + "/" + tmp_;
     Fd out(::openat(dir_fd_, tmp_.c_str(), kCreateFlags, 0600));
     if (out.get() < 0) {
@@ -207,7 +207,7 @@ class Copy {
       error = sys_error(tmp_path + ": futimens");
       return false;
     }
-    if (::fsync(out.get()) != 0) {
+    if (sync && ::fsync(out.get()) != 0) {
       error = sys_error(tmp_path + ": fsync");
       return false;
     }
@@ -485,7 +485,7 @@ bool ArchiveRun::append_manifest(const std::string& lines, std::string& error) {
   }
   std::string why;
   if (write_all(write_, manifest_fd_, lines.data(), lines.size(), why)) {
-    if (::fsync(manifest_fd_) == 0) return true;
+    if (defer_sync_ || ::fsync(manifest_fd_) == 0) return true;
     why = std::string("fsync: ") + std::strerror(errno);
   }
   if (::ftruncate(manifest_fd_, st.st_size) != 0) {
@@ -522,7 +522,7 @@ bool ArchiveRun::store(const std::string& queue_dir, const PlanEntry& entry, std
 
   Sha256 sha;
   Copy file(dir_fd_, path_, entry.id);
-  if (!file.run(src.get(), st, src_path, write_, &sha, error)) return false;
+  if (!file.run(src.get(), st, src_path, write_, &sha, !defer_sync_, error)) return false;
   std::string hex;
   if (!sha.finish(hex)) {
     error = src_path + ": SHA-256 failed (libcrypto)";
@@ -537,9 +537,9 @@ bool ArchiveRun::store(const std::string& queue_dir, const PlanEntry& entry, std
     if (!open_log(queue_dir, kind, entry.id, log, log_st, log_path, error)) return false;
     if (log.get() < 0) continue;
     logs.push_back(std::make_unique<Copy>(dir_fd_, path_, entry.id + "." + kind));
-    if (!logs.back()->run(log.get(), log_st, log_path, write_, nullptr, error)) return false;
+    if (!logs.back()->run(log.get(), log_st, log_path, write_, nullptr, !defer_sync_, error)) return false;
   }
-  if (::fsync(dir_fd_) != 0) {
+  if (!defer_sync_ && ::fsync(dir_fd_) != 0) {
     error = sys_error(path_ + ": fsync");
     return false;
   }
@@ -575,6 +575,12 @@ bool ArchiveRun::store(const std::string& queue_dir, const PlanEntry& entry, std
   stored_ids_.insert(entry.id);
   ++stored_messages_;
   return true;
+}
+
+bool ArchiveRun::sync(std::string& error) {
+  if (::syncfs(dir_fd_) == 0) return true;
+  error = sys_error(path_ + ": syncfs");
+  return false;
 }
 
 bool ArchiveRun::record_outcomes(const std::vector<IdResult>& results, std::string& error) {

@@ -183,9 +183,23 @@ ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options,
       std::unique_ptr<CommandSession> session;
       std::unordered_map<std::string, std::size_t> sent;  // id -> index in results
       std::string chunk;
+      std::vector<std::string> chunk_ids;
       bool accepting = true;
       auto flush = [&]() {
         if (chunk.empty()) return;
+        std::string why = options.before_write ? options.before_write() : std::string();
+        if (!why.empty()) {
+          for (const std::string& id : chunk_ids) {
+            report.results[sent[id]].outcome = IdOutcome::kNotArchived;
+            report.results[sent[id]].detail = why;
+            sent.erase(id);
+            --handed;
+          }
+          chunk.clear();
+          chunk_ids.clear();
+          return;
+        }
+        chunk_ids.clear();
         if (!session) {
           session = runner.start(argv);
           ++report.batches;
@@ -220,10 +234,11 @@ ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options,
           sent[e.id] = report.results.size();
           chunk += e.id;
           chunk += '\n';
+          chunk_ids.push_back(e.id);
           ++handed;
-          if (sent.size() % kWriteChunk == 0) flush();
         }
         report.results.push_back(std::move(r));
+        if (chunk_ids.size() == kWriteChunk) flush();  // after its result exists: flush may rewrite it
       }
       flush();
       if (!session) continue;

@@ -290,11 +290,17 @@ ExecReport Purge::State::execute(ViaHoldReport& held) {
   eo.batch_size = c.batch_size;
   eo.action = c.action;
   eo.stop = &sys.stop_flag();
-  if (archive)
+  if (archive) {
+    archive->defer_sync();  // one syncfs per group of IDs, before the group is written
     eo.before_hand_over = [this](const PlanEntry& e) {
       std::string error;
       return archive->store(queue_dir, e, error) ? std::string() : "not deleted: its copy could not be made: " + error;
     };
+    eo.before_write = [this]() {
+      std::string error;
+      return archive->sync(error) ? std::string() : "not deleted: its copy could not be synced to disk: " + error;
+    };
+  }
   QueueFileRereader rereader(queue_dir);
   const ActionInfo& act = action_info(c.action);
   auto progress = [this](std::size_t h, std::size_t d, std::size_t total, std::string_view what) {

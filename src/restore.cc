@@ -226,8 +226,16 @@ ArchivedMessage parse_message(const json& j, int line) {
   }
   m.message_size = get_int(j, "message_size");
   m.file_size = get_uint(j, "file_size");
-  std::int64_t mode = get_int(j, "mode");
-  if (mode < 0 || mode > 07777) throw BadLine("bad \"mode\": " + std::to_string(mode));
+  // The archive writes the mode as `stat -c %a` prints it: octal digits (700).
+  const std::string digits = std::to_string(get_int(j, "mode"));
+  std::size_t used = 0;
+  unsigned long mode = 0;
+  try {
+    mode = std::stoul(digits, &used, 8);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != digits.size() || mode > 07777) throw BadLine("bad \"mode\": " + digits);
   m.mode = static_cast<std::uint32_t>(mode);
   if (j.contains("logs") && j.at("logs").is_array())
     for (const json& l : j.at("logs"))

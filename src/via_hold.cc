@@ -20,6 +20,7 @@ ExecReport hold_phase(CommandRunner& runner, const ViaHoldJob& job, const std::v
   ExecOptions hold = job.exec;
   hold.action = Action::kHold;
   hold.before_hand_over = nullptr;  // only what is deleted is archived
+  hold.before_write = nullptr;
   ExecReport held = execute_plan(runner, hold, to_hold, job.verify, [&](std::size_t h, std::size_t d) {
     if (job.progress) job.progress(h, d, to_hold.size(), "holding");
   });
@@ -96,6 +97,7 @@ void delete_and_release(CommandRunner& runner, const ViaHoldJob& job, Phase2& p,
   ExecOptions rel = job.exec;
   rel.action = Action::kRelease;
   rel.before_hand_over = nullptr;
+  rel.before_write = nullptr;
   rel.stop = nullptr;
   ExecReport released = execute_plan(runner, rel, p.to_release, {});
   merge_report(released, out.report);

@@ -314,5 +314,27 @@ TEST(ExecuteTest, ReleaseSkipsWhatIsNotOnHold) {
   EXPECT_EQ(rep.count(IdOutcome::kDone), 1u);
 }
 
+
+TEST(ExecuteTest, GroupWhoseCopiesCannotBeSyncedIsNeverWritten) {
+  ScriptedRunner runner;
+  std::vector<PlanEntry> plan;
+  for (int i = 0; i < 70; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "%02X278A74127", 0x10 + i);
+    plan.push_back(entry("deferred", id));
+    runner.existing.push_back(id);
+  }
+  ExecOptions o;
+  o.postsuper = "/usr/sbin/postsuper";
+  int writes = 0;
+  o.before_write = [&writes]() { return ++writes == 1 ? std::string("syncfs: Input/output error") : std::string(); };
+  ExecReport r = execute_plan(runner, o, plan, {});
+  EXPECT_EQ(r.count(IdOutcome::kNotArchived), 64u);
+  EXPECT_EQ(r.count(IdOutcome::kDone), 6u);
+  ASSERT_EQ(runner.calls.size(), 1u);
+  EXPECT_EQ(runner.calls[0].input.find(plan[0].id), std::string::npos) << "the first group never reached postsuper";
+  EXPECT_EQ(r.results[0].detail, "syncfs: Input/output error");
+}
+
 }  // namespace
 }  // namespace qpurge

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -271,6 +273,12 @@ TEST_F(PurgeTest, ArchiveThenRestore) {
   EXPECT_EQ(run({"--restore", runs[0], "--format", "json"}), kExitDone) << err.str() << out.str();
   EXPECT_EQ(files_in("hold"), 20u);
   EXPECT_NE(out.str().find("\"result\": \"restored\", \"new_queue_id\": "), std::string::npos) << out.str();
+  // Regression: the archive writes the mode as octal digits (700); restore once read them as decimal.
+  for (const auto& f : std::filesystem::directory_iterator(spool.root() + "/hold")) {
+    struct stat st;
+    ASSERT_EQ(::stat(f.path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0700u) << f.path();
+  }
   EXPECT_EQ(run({"--restore", runs[0]}), kExitNothing) << err.str() << out.str();  // twice adds nothing
   EXPECT_EQ(files_in("hold"), 20u);
   EXPECT_EQ(run({"--archives", archive}), kExitDone);

@@ -113,7 +113,7 @@ class ArchiveRun {
                  "\", \"inode\": 12345, \"arrival_time\": " + std::to_string(m.arrival_time) + ", \"sender\": \"" +
                  m.sender + "\", \"sender_hex\": \"" + to_hex(m.sender) + "\", \"recipients\": [" + rcpts +
                  "], \"message_size\": 100, \"file_size\": " + std::to_string(data.size()) + ", \"file\": \"" + id +
-                 "\", \"mode\": 448, \"logs\": [], \"sha256\": \"" + sha256(data) + "\"}\n";
+                 "\", \"mode\": 700, \"logs\": [], \"sha256\": \"" + sha256(data) + "\"}\n";
     outcomes_ += result.empty() ? ""
                                 : "{\"record\": \"outcome\", \"queue_id\": \"" + id +
                                       "\", \"queue_name\": \"deferred\", \"result\": \"" + result + "\"}\n";

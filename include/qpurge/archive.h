@@ -114,6 +114,13 @@ class ArchiveRun {
   // are left out. Nothing to write is success.
   bool record_outcomes(const std::vector<IdResult>& results, std::string& error);
 
+  // Batched durability, for speed: from now on store() leaves syncing to
+  // sync(), which makes everything stored so far durable at once (syncfs on
+  // the archive's file system). The caller must call sync() and see it
+  // succeed before it deletes anything stored since the last sync().
+  void defer_sync() { defer_sync_ = true; }
+  bool sync(std::string& error);
+
   std::uint64_t stored_messages() const { return stored_messages_; }
   // Bytes written into the run directory for stored messages: queue files and logs.
   std::uint64_t stored_bytes() const { return stored_bytes_; }
@@ -121,6 +128,7 @@ class ArchiveRun {
  private:
   ArchiveRun(std::string path, int dir_fd, int manifest_fd, WriteFn write);
   bool append_manifest(const std::string& lines, std::string& error);
+  bool defer_sync_ = false;
 
   std::string path_;
   int dir_fd_ = -1;

@@ -72,6 +72,10 @@ struct ExecOptions {
   // (--archive: copy the queue file). A non-empty error keeps the ID from
   // postsuper: it is reported not_archived.
   std::function<std::string(const PlanEntry&)> before_hand_over;
+  // Called before each group of verified IDs is written (--archive: make
+  // their copies durable). A non-empty error keeps the whole group from
+  // postsuper: each ID is reported not_archived.
+  std::function<std::string()> before_write;
 };
 
 struct ExecReport {

@@ -283,6 +283,24 @@ def check1_purge(inst, archive, snap, expected):
     return rundir
 
 
+def check_files(inst, res, snap, label):
+    """The files qpurge says it restored, as they are on disk in hold: the
+    original's bytes and mode (a mode Postfix cannot read hides the message
+    from postqueue -j)."""
+    bad = []
+    for old, (result, new, where) in sorted(res.items()):
+        if result != "restored":
+            continue
+        path = queue_file(inst, where or "hold", new or "?")
+        if path is None:
+            bad.append((old, new, "no such file"))
+            continue
+        st = os.stat(path)
+        if sha256(path) != snap[old]["sha"] or st.st_mode & 0o7777 != snap[old]["mode"]:
+            bad.append((old, new, f"mode {oct(st.st_mode & 0o7777)}, was {oct(snap[old]['mode'])}"))
+    check(not bad, f"{label}: each file qpurge reports restored is in hold with the original's bytes and mode ({bad[:4]})")
+
+
 def check2_restore(inst, rundir, snap, expected):
     # the dry run first: nothing changes
     before = queue(inst)
@@ -310,6 +328,7 @@ def check2_restore(inst, rundir, snap, expected):
     check(len(added) == len(expected), f"2: {len(expected)} messages in all are added to the queue ({len(added)})")
     check(all(m["queue_name"] == "hold" for m in added), "2: ... all in hold")
     check({i: m for i, m in after.items() if i in before} == before, "2: nothing else in the queue changed")
+    check_files(inst, res, snap, "2")
     by_key = {key(m): m for m in added}
     mapping, wrong = {}, []
     for qid in sorted(expected):
@@ -421,6 +440,7 @@ def check5_tampered(inst, archive, snap, set2):
     p = inst.qpurge("--restore", rundir, "--format", "json")
     print(f"-- restore tampered: {short(p)}")
     res = restore_results(p)
+    check_files(inst, res, snap, "5")
     after = inst.postqueue()
     keys = {key(m) for m in after}
     check(snap[victim]["key"] not in keys, f"5: the tampered message ({victim}) is not restored (postqueue -j)")
