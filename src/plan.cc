@@ -1,6 +1,7 @@
 // plan.cc - planning and re-verification; see plan.h.
 #include "qpurge/plan.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "qpurge/defer_log.h"
@@ -31,6 +32,25 @@ std::vector<std::string> load_reasons(const std::string& queue_directory, const 
       if (msg.recipients[i].offset == e.offset) reasons[i] = e.reason;
   }
   return reasons;
+}
+
+// The decoded content for `msg` at the level `need` (kNone: nothing).
+void decode(const Message& msg, ContentNeed need, const PlanOptions& options, MessageContent& out) {
+  if (need == ContentNeed::kNone) return;
+  if (msg.has_content) {
+    decode_content(msg.content, need, options.body_limit, out);
+    return;
+  }
+  out = MessageContent{};
+  out.error = msg.content_error.empty() ? "content not read" : "content: " + msg.content_error;
+}
+
+void add_content(PlanEntry& e, const MessageContent& c) {
+  if (!c.parsed) return;
+  e.has_content = true;
+  e.subject = c.subject;
+  e.message_id = c.message_id;
+  e.attachments = c.attachments;
 }
 
 // What a worker thread hands the consumer for one message (in
@@ -86,10 +106,14 @@ bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptio
                 PlanSink& sink, PlanCounts& counts, std::string& error) {
   const std::int64_t now = options.now ? options.now : static_cast<std::int64_t>(std::time(nullptr));
   const bool reasons = matcher.needs_reasons();
+  const ContentNeed content = matcher.needs_content();
   Evaluator evaluate = [&](const FileInfo& info, const Message& msg) -> std::any {
     std::vector<std::string> r;
     if (reasons) r = load_reasons(scan.queue_directory, info.id, msg);
-    Subject subject{msg, info.file_size, now, reasons ? &r : nullptr};
+    MessageContent decoded;
+    decode(msg, content, options, decoded);
+    Subject subject{msg, info.file_size, now, reasons ? &r : nullptr,
+                    content != ContentNeed::kNone ? &decoded : nullptr, info.id};
     Verdict v = matcher.evaluate(subject, options.explain);
     if (v.kind == VerdictKind::kNoMatch && !v.undecided && !v.reason_unknown) return {};
     Evaluated ev;
@@ -98,7 +122,10 @@ bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptio
     ev.reason_unknown = v.reason_unknown;
     ev.has_entry = v.kind == VerdictKind::kSelected ||
                    (v.kind == VerdictKind::kMixed && (options.mixed == MixedPolicy::kInclude || options.explain));
-    if (ev.has_entry) ev.entry = make_plan_entry(info, msg, v, options.detail);
+    if (ev.has_entry) {
+      ev.entry = make_plan_entry(info, msg, v, options.detail);
+      if (options.detail) add_content(ev.entry, decoded);
+    }
     return std::any(std::move(ev));
   };
   Consumer consume = [&](ScanRecord& rec) {
@@ -126,6 +153,8 @@ bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptio
   };
   ScanOptions with_headers = scan;
   with_headers.parse.headers = scan.parse.headers || matcher.needs_headers();
+  with_headers.parse.content = std::max(scan.parse.content, content);
+  with_headers.parse.content_limit = options.content_limit;
   return scan_queues(with_headers, evaluate, consume, counts.scan, error);
 }
 
@@ -137,6 +166,8 @@ Verification reverify(QueueFileRereader& files, const std::string& queue_directo
   std::string error;
   ParseOptions parse;
   parse.headers = matcher.needs_headers();
+  parse.content = matcher.needs_content();
+  parse.content_limit = options.content_limit;
   FileStatus st = files.read(entry.path(), info, read, error, parse);
   switch (st) {
     case FileStatus::kMessage: break;
@@ -151,7 +182,10 @@ Verification reverify(QueueFileRereader& files, const std::string& queue_directo
   const std::int64_t now = options.now ? options.now : static_cast<std::int64_t>(std::time(nullptr));
   std::vector<std::string> reasons;
   if (matcher.needs_reasons()) reasons = load_reasons(queue_directory, entry.id, msg);
-  Verdict v = matcher.evaluate(Subject{msg, info.file_size, now, matcher.needs_reasons() ? &reasons : nullptr});
+  MessageContent decoded;
+  decode(msg, parse.content, options, decoded);
+  Verdict v = matcher.evaluate(Subject{msg, info.file_size, now, matcher.needs_reasons() ? &reasons : nullptr,
+                                       parse.content != ContentNeed::kNone ? &decoded : nullptr, entry.id});
   if (v.kind == VerdictKind::kNoMatch) return changed("no longer matches");
   if (v.kind == VerdictKind::kMixed && options.mixed == MixedPolicy::kSkip)
     return changed("no longer matches (now mixed)");
