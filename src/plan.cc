@@ -59,6 +59,7 @@ struct Evaluated {
   VerdictKind kind = VerdictKind::kNoMatch;
   bool undecided = false;
   bool reason_unknown = false;
+  std::string content_error;  // the content was needed and could not be read or parsed
   bool has_entry = false;  // entry is filled (a selection, or a mixed one to report)
   PlanEntry entry;
 };
@@ -115,8 +116,10 @@ bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptio
     Subject subject{msg, info.file_size, now, reasons ? &r : nullptr,
                     content != ContentNeed::kNone ? &decoded : nullptr, info.id};
     Verdict v = matcher.evaluate(subject, options.explain);
-    if (v.kind == VerdictKind::kNoMatch && !v.undecided && !v.reason_unknown) return {};
+    const bool content_failed = content != ContentNeed::kNone && !decoded.parsed;
+    if (v.kind == VerdictKind::kNoMatch && !v.undecided && !v.reason_unknown && !content_failed) return {};
     Evaluated ev;
+    if (content_failed) ev.content_error = decoded.error;
     ev.kind = v.kind;
     ev.undecided = v.undecided;
     ev.reason_unknown = v.reason_unknown;
@@ -138,6 +141,7 @@ bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptio
     }
     Evaluated* ev = std::any_cast<Evaluated>(&rec.result);
     if (!ev) return;
+    if (!ev->content_error.empty()) sink.on_content_problem(rec.info, ev->content_error);
     counts.undecided += ev->undecided;
     counts.reason_unknown += ev->reason_unknown;
     if (ev->kind == VerdictKind::kNoMatch) return;

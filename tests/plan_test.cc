@@ -22,8 +22,11 @@ class CollectSink : public PlanSink {
   void on_entry(PlanEntry&& e) override { entries.push_back(std::move(e)); }
   void on_mixed_skipped(PlanEntry&& e) override { mixed.push_back(std::move(e)); }
   void on_problem(const ScanRecord& r) override { problems.push_back(r.info.path() + ": " + r.error); }
+  void on_content_problem(const FileInfo& info, const std::string& what) override {
+    content_problems.push_back(info.path() + ": " + what);
+  }
   std::vector<PlanEntry> entries, mixed;
-  std::vector<std::string> problems;
+  std::vector<std::string> problems, content_problems;
 };
 
 Matcher domain_matcher(const char* d) {
@@ -300,6 +303,8 @@ TEST(PlanTest, AContentExclusionThatCannotBeParsedExcludes) {
   EXPECT_EQ(p.sink.entries[0].id, "20278A74127");
   EXPECT_EQ(p.counts.undecided, 1u);
   EXPECT_EQ(m.undecided_patterns().size(), 1u);
+  EXPECT_EQ(p.sink.content_problems,
+            std::vector<std::string>{"deferred/1/10278A74127: multipart without a boundary: mixed"});
 }
 
 }  // namespace

@@ -109,6 +109,10 @@ class PlanSink {
   virtual void on_mixed_skipped(PlanEntry&&) {}  // only with PlanOptions::explain
   virtual void on_problem(const ScanRecord& record) = 0;  // unreadable, not regular, bad dir
   virtual void on_file() {}  // every file, for progress
+  // A message whose content a criterion needed could not be read or parsed
+  // as MIME (`what`, e.g. "multipart without a boundary: mixed"): content
+  // criteria were undecided for it. For a "path: what" warning.
+  virtual void on_content_problem(const FileInfo&, const std::string& /*what*/) {}
 };
 
 // Returns false with `error` set when the queue directory cannot be read.
