@@ -2,12 +2,15 @@
 #include "qpurge/match.h"
 
 #include "qpurge/escape.h"
+#include "qpurge/queue_id.h"
+#include "regex_truth.h"
 
 #include <arpa/inet.h>
 
 #include <boost/regex.hpp>
 #include <charconv>
 #include <cstring>
+#include <algorithm>
 #include <mutex>
 #include <stdexcept>
 
@@ -56,23 +59,11 @@ std::string_view strip_brackets(std::string_view v) {
   return v;
 }
 
-boost::regex compile(std::string_view pattern) {
-  try {
-    return boost::regex(std::string(pattern), boost::regex::perl | boost::regex::icase);
-  } catch (const boost::regex_error& e) {
-    throw std::invalid_argument(std::string("bad regular expression: ") + e.what());
-  }
-}
+boost::regex compile(std::string_view pattern) { return detail::compile_regex(pattern); }
 
 // Boost.Regex throws std::runtime_error when an expression is too complex for
 // the input; that is no answer, so it is kUndecided, never kNo.
-Truth search(const boost::regex& re, std::string_view text) {
-  try {
-    return truth(boost::regex_search(text.begin(), text.end(), re));
-  } catch (const std::runtime_error&) {
-    return Truth::kUndecided;
-  }
-}
+Truth search(const boost::regex& re, std::string_view text) { return detail::regex_search_truth(re, text); }
 
 Truth whole_match(const boost::regex& re, std::string_view text) {
   try {
@@ -394,6 +385,39 @@ class HeaderCriterion : public Criterion {
   boost::regex re_;
 };
 
+class RecipientCountCriterion : public Criterion {
+ public:
+  RecipientCountCriterion(std::int64_t n, bool min) : n_(n), min_(min) {
+    if (n < 0) throw std::invalid_argument("negative number of recipients");
+  }
+  Side side() const override { return Side::kMessage; }
+  Truth test_message(const Subject& s) const override {
+    const auto count = static_cast<std::int64_t>(s.msg.recipients.size());
+    return truth(min_ ? count >= n_ : count <= n_);
+  }
+
+ private:
+  std::int64_t n_;
+  bool min_;
+};
+
+class QueueIdCriterion : public Criterion {
+ public:
+  explicit QueueIdCriterion(const std::vector<std::string>& ids) : ids_(ids) {
+    if (ids_.empty()) throw std::invalid_argument("no queue IDs");
+    for (const std::string& id : ids_)
+      if (!queue_id_ok(id)) throw std::invalid_argument("not a queue ID: '" + id + "'");
+    std::sort(ids_.begin(), ids_.end());
+  }
+  Side side() const override { return Side::kMessage; }
+  Truth test_message(const Subject& s) const override {
+    return truth(std::binary_search(ids_.begin(), ids_.end(), s.id));
+  }
+
+ private:
+  std::vector<std::string> ids_;
+};
+
 // What a group of alternatives (ORed) says.
 struct GroupTruth {
   bool yes = false;
@@ -475,6 +499,15 @@ std::unique_ptr<Criterion> make_helo(std::string_view n) {
   return std::make_unique<HostAttributeCriterion>(n, std::vector<const char*>{"helo_name", "log_helo_name"});
 }
 std::unique_ptr<Criterion> make_header(std::string_view spec) { return std::make_unique<HeaderCriterion>(spec); }
+std::unique_ptr<Criterion> make_min_recipients(std::int64_t n) {
+  return std::make_unique<RecipientCountCriterion>(n, true);
+}
+std::unique_ptr<Criterion> make_max_recipients(std::int64_t n) {
+  return std::make_unique<RecipientCountCriterion>(n, false);
+}
+std::unique_ptr<Criterion> make_queue_id(const std::vector<std::string>& ids) {
+  return std::make_unique<QueueIdCriterion>(ids);
+}
 
 namespace {
 
@@ -535,6 +568,13 @@ bool Matcher::needs_headers() const {
     for (const auto& c : g.alternatives)
       if (c->needs_headers()) return true;
   return false;
+}
+
+ContentNeed Matcher::needs_content() const {
+  ContentNeed need = ContentNeed::kNone;
+  for (const auto& g : groups_)
+    for (const auto& c : g.alternatives) need = std::max(need, c->needs_content());
+  return need;
 }
 
 bool Matcher::has_recipient_side() const {

@@ -1,6 +1,7 @@
 // plan.cc - planning and re-verification; see plan.h.
 #include "qpurge/plan.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "qpurge/defer_log.h"
@@ -33,12 +34,32 @@ std::vector<std::string> load_reasons(const std::string& queue_directory, const 
   return reasons;
 }
 
+// The decoded content for `msg` at the level `need` (kNone: nothing).
+void decode(const Message& msg, ContentNeed need, const PlanOptions& options, MessageContent& out) {
+  if (need == ContentNeed::kNone) return;
+  if (msg.has_content) {
+    decode_content(msg.content, need, options.body_limit, out);
+    return;
+  }
+  out = MessageContent{};
+  out.error = msg.content_error.empty() ? "content not read" : "content: " + msg.content_error;
+}
+
+void add_content(PlanEntry& e, const MessageContent& c) {
+  if (!c.parsed) return;
+  e.has_content = true;
+  e.subject = c.subject;
+  e.message_id = c.message_id;
+  e.attachments = c.attachments;
+}
+
 // What a worker thread hands the consumer for one message (in
 // ScanRecord::result; an empty result is a plain no-match).
 struct Evaluated {
   VerdictKind kind = VerdictKind::kNoMatch;
   bool undecided = false;
   bool reason_unknown = false;
+  std::string content_error;  // the content was needed and could not be read or parsed
   bool has_entry = false;  // entry is filled (a selection, or a mixed one to report)
   PlanEntry entry;
 };
@@ -86,19 +107,28 @@ bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptio
                 PlanSink& sink, PlanCounts& counts, std::string& error) {
   const std::int64_t now = options.now ? options.now : static_cast<std::int64_t>(std::time(nullptr));
   const bool reasons = matcher.needs_reasons();
+  const ContentNeed content = matcher.needs_content();
   Evaluator evaluate = [&](const FileInfo& info, const Message& msg) -> std::any {
     std::vector<std::string> r;
     if (reasons) r = load_reasons(scan.queue_directory, info.id, msg);
-    Subject subject{msg, info.file_size, now, reasons ? &r : nullptr};
+    MessageContent decoded;
+    decode(msg, content, options, decoded);
+    Subject subject{msg, info.file_size, now, reasons ? &r : nullptr,
+                    content != ContentNeed::kNone ? &decoded : nullptr, info.id};
     Verdict v = matcher.evaluate(subject, options.explain);
-    if (v.kind == VerdictKind::kNoMatch && !v.undecided && !v.reason_unknown) return {};
+    const bool content_failed = content != ContentNeed::kNone && !decoded.parsed;
+    if (v.kind == VerdictKind::kNoMatch && !v.undecided && !v.reason_unknown && !content_failed) return {};
     Evaluated ev;
+    if (content_failed) ev.content_error = decoded.error;
     ev.kind = v.kind;
     ev.undecided = v.undecided;
     ev.reason_unknown = v.reason_unknown;
     ev.has_entry = v.kind == VerdictKind::kSelected ||
                    (v.kind == VerdictKind::kMixed && (options.mixed == MixedPolicy::kInclude || options.explain));
-    if (ev.has_entry) ev.entry = make_plan_entry(info, msg, v, options.detail);
+    if (ev.has_entry) {
+      ev.entry = make_plan_entry(info, msg, v, options.detail);
+      if (options.detail) add_content(ev.entry, decoded);
+    }
     return std::any(std::move(ev));
   };
   Consumer consume = [&](ScanRecord& rec) {
@@ -111,6 +141,7 @@ bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptio
     }
     Evaluated* ev = std::any_cast<Evaluated>(&rec.result);
     if (!ev) return;
+    if (!ev->content_error.empty()) sink.on_content_problem(rec.info, ev->content_error);
     counts.undecided += ev->undecided;
     counts.reason_unknown += ev->reason_unknown;
     if (ev->kind == VerdictKind::kNoMatch) return;
@@ -126,6 +157,8 @@ bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptio
   };
   ScanOptions with_headers = scan;
   with_headers.parse.headers = scan.parse.headers || matcher.needs_headers();
+  with_headers.parse.content = std::max(scan.parse.content, content);
+  with_headers.parse.content_limit = options.content_limit;
   return scan_queues(with_headers, evaluate, consume, counts.scan, error);
 }
 
@@ -137,6 +170,8 @@ Verification reverify(QueueFileRereader& files, const std::string& queue_directo
   std::string error;
   ParseOptions parse;
   parse.headers = matcher.needs_headers();
+  parse.content = matcher.needs_content();
+  parse.content_limit = options.content_limit;
   FileStatus st = files.read(entry.path(), info, read, error, parse);
   switch (st) {
     case FileStatus::kMessage: break;
@@ -151,7 +186,10 @@ Verification reverify(QueueFileRereader& files, const std::string& queue_directo
   const std::int64_t now = options.now ? options.now : static_cast<std::int64_t>(std::time(nullptr));
   std::vector<std::string> reasons;
   if (matcher.needs_reasons()) reasons = load_reasons(queue_directory, entry.id, msg);
-  Verdict v = matcher.evaluate(Subject{msg, info.file_size, now, matcher.needs_reasons() ? &reasons : nullptr});
+  MessageContent decoded;
+  decode(msg, parse.content, options, decoded);
+  Verdict v = matcher.evaluate(Subject{msg, info.file_size, now, matcher.needs_reasons() ? &reasons : nullptr,
+                                       parse.content != ContentNeed::kNone ? &decoded : nullptr, entry.id});
   if (v.kind == VerdictKind::kNoMatch) return changed("no longer matches");
   if (v.kind == VerdictKind::kMixed && options.mixed == MixedPolicy::kSkip)
     return changed("no longer matches (now mixed)");

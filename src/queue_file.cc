@@ -270,6 +270,10 @@ struct Parser {
   // (a maildrop file) the content is read record by record.
   bool content_start(const Record& r, std::uint64_t& offset) {
     if (options.headers && !read_headers(r.next_offset)) return false;
+    msg.content_offset = r.next_offset;
+    if (options.content != ContentNeed::kNone)
+      msg.has_content = read_content(source, reader, r.next_offset, options.content, options.content_limit,
+                                     msg.content, msg.content_error);
     if (msg.has_size_record) {
       offset = static_cast<std::uint64_t>(msg.data_offset + msg.data_size);
       expect_xtra = true;
@@ -377,6 +381,11 @@ void Message::clear() {
   has_redirect = false;
   warning_time = 0;
   end_offset = 0;
+  content_offset = 0;
+  has_content = false;
+  content.text.clear();
+  content.truncated = false;
+  content_error.clear();
   second_record_type = 0;
 }
 

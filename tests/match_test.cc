@@ -661,5 +661,29 @@ TEST(MatchTest, SizeRuleIsOneFunction) {
   EXPECT_EQ(reported_message_size(msg, 1234), 1234);  // no size record: the file size
 }
 
+TEST(MatchTest, RecipientCountCountsPendingRecipientsOnly) {
+  Message two = parsed("a@x.example", {"r@example.com", "s@example.com"});
+  EXPECT_EQ(verdict(one("--min-recipients", make_min_recipients(2)), two), VerdictKind::kSelected);
+  EXPECT_EQ(verdict(one("--min-recipients", make_min_recipients(3)), two), VerdictKind::kNoMatch);
+  EXPECT_EQ(verdict(one("--max-recipients", make_max_recipients(2)), two), VerdictKind::kSelected);
+  EXPECT_EQ(verdict(one("--max-recipients", make_max_recipients(1)), two), VerdictKind::kNoMatch);
+  EXPECT_THROW(make_min_recipients(-1), std::invalid_argument);
+}
+
+TEST(MatchTest, QueueIdIsOneOfTheSet) {
+  Message msg = parsed("a@x.example", {"r@example.com"});
+  Matcher m = one("--id", make_queue_id({"20278A74127", "10278A74127"}));
+  EXPECT_EQ(m.evaluate(Subject{msg, 0, 0, nullptr, nullptr, "10278A74127"}).kind, VerdictKind::kSelected);
+  EXPECT_EQ(m.evaluate(Subject{msg, 0, 0, nullptr, nullptr, "10278a74127"}).kind, VerdictKind::kNoMatch);
+  EXPECT_EQ(m.evaluate(Subject{msg, 0, 0, nullptr, nullptr, "30278A74127"}).kind, VerdictKind::kNoMatch);
+  EXPECT_THROW(make_queue_id({}), std::invalid_argument);
+  try {
+    make_queue_id({"10278A74127", "BAD ID"});
+    FAIL() << "accepted a bad ID";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "not a queue ID: 'BAD ID'");
+  }
+}
+
 }  // namespace
 }  // namespace qpurge

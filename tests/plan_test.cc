@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
+#include "qpurge/content_match.h"
 #include "qpurge/plan_file.h"
 #include "support/test_spool.h"
 
@@ -19,8 +22,11 @@ class CollectSink : public PlanSink {
   void on_entry(PlanEntry&& e) override { entries.push_back(std::move(e)); }
   void on_mixed_skipped(PlanEntry&& e) override { mixed.push_back(std::move(e)); }
   void on_problem(const ScanRecord& r) override { problems.push_back(r.info.path() + ": " + r.error); }
+  void on_content_problem(const FileInfo& info, const std::string& what) override {
+    content_problems.push_back(info.path() + ": " + what);
+  }
   std::vector<PlanEntry> entries, mixed;
-  std::vector<std::string> problems;
+  std::vector<std::string> problems, content_problems;
 };
 
 Matcher domain_matcher(const char* d) {
@@ -237,6 +243,68 @@ TEST(PlanFileTest, RefusesPathsOutsideTheQueue) {
   EXPECT_NE(error.find("invalid path"), std::string::npos);
   EXPECT_FALSE(load_plan("{not json", h, e, error));
   EXPECT_NE(error.find("cannot read plan"), std::string::npos);
+}
+
+SyntheticMessage with_content(const std::string& sender, std::vector<std::string> headers,
+                              std::vector<std::string> body) {
+  SyntheticMessage m = message(sender, {"r@example.com"});
+  m.header_lines = std::move(headers);
+  m.body_lines = std::move(body);
+  return m;
+}
+
+TEST(PlanTest, ContentSelectorsReadTheContentInTheScan) {
+  TestSpool spool;
+  spool.put_message("deferred", "10278A74127",
+                    with_content("a@x.example", {"Subject: =?UTF-8?Q?Cheap_p=C3=ADlls?=", "Message-ID: <1@x>"},
+                                 {"buy now"}));
+  spool.put_message("deferred", "20278A74127", with_content("b@x.example", {"Subject: minutes"}, {"see you"}));
+  // A Milter-edited file: its Subject is reached only through pointers.
+  std::ifstream in(std::string(QPURGE_TEST_DATA) + "/queue/milter.qf", std::ios::binary);
+  spool.put("deferred", "2F138A766A6", std::string(std::istreambuf_iterator<char>(in), {}));
+  Matcher m;
+  CriterionGroup g;
+  g.option = "--subject";
+  g.values = {"p\xc3\xadlls|subject changed"};
+  g.alternatives.push_back(make_subject("p\xc3\xadlls|subject changed"));
+  m.add(std::move(g));
+  PlanOptions opt;
+  opt.detail = true;
+  Planned p;
+  plan(spool, m, opt, p);
+  ASSERT_EQ(p.sink.entries.size(), 2u);
+  EXPECT_EQ(p.sink.entries[0].id, "10278A74127");
+  EXPECT_TRUE(p.sink.entries[0].has_content);
+  EXPECT_EQ(p.sink.entries[0].subject, "Cheap p\xc3\xadlls");
+  EXPECT_EQ(p.sink.entries[0].message_id, "1@x");
+  EXPECT_EQ(p.sink.entries[1].id, "2F138A766A6");
+  EXPECT_EQ(p.counts.undecided, 0u);
+
+  QueueFileRereader rereader(spool.root());
+  Verification v = reverify(rereader, spool.root(), p.sink.entries[0], m, opt);
+  EXPECT_EQ(v.kind, Verification::kSame) << v.why;
+}
+
+TEST(PlanTest, AContentExclusionThatCannotBeParsedExcludes) {
+  TestSpool spool;
+  spool.put_message("deferred", "10278A74127",
+                    with_content("a@x.example", {"Subject: s", "MIME-Version: 1.0", "Content-Type: multipart/mixed"},
+                                 {"--x", "", "text", "--x--"}));
+  spool.put_message("deferred", "20278A74127", with_content("b@x.example", {"Subject: s"}, {"text"}));
+  spool.put_message("deferred", "30278A74127", with_content("c@x.example", {"Subject: s"}, {"keep me"}));
+  Matcher m = exclusion("--exclude-body", make_body("keep me"));
+  CriterionGroup all;
+  all.option = "--all";
+  all.alternatives.push_back(make_all());
+  m.add(std::move(all));
+  Planned p;
+  plan(spool, m, PlanOptions{}, p);
+  ASSERT_EQ(p.sink.entries.size(), 1u);
+  EXPECT_EQ(p.sink.entries[0].id, "20278A74127");
+  EXPECT_EQ(p.counts.undecided, 1u);
+  EXPECT_EQ(m.undecided_patterns().size(), 1u);
+  EXPECT_EQ(p.sink.content_problems,
+            std::vector<std::string>{"deferred/1/10278A74127: multipart without a boundary: mixed"});
 }
 
 }  // namespace

@@ -26,6 +26,11 @@
 // (bücher.example = xn--bcher-kva.example), for every domain criterion and
 // the domain of an exact address.
 //
+// Content criteria (content_match.h) look at the decoded message content
+// (mime.h), which the caller reads only when Matcher::needs_content() says
+// so; a content that is missing, cannot be read or cannot be parsed, or a
+// search that did not see all of it and found nothing, is undecided.
+//
 // Matching knows nothing of files or output; compiling a criterion validates
 // it and reports usage errors as std::invalid_argument.
 #ifndef QPURGE_MATCH_H_
@@ -42,6 +47,8 @@
 
 namespace qpurge {
 
+struct MessageContent;  // mime.h
+
 // What a criterion can look at: the parsed file plus facts from outside it.
 struct Subject {
   const Message& msg;
@@ -50,12 +57,18 @@ struct Subject {
   // Delay reason per pending recipient (same index as msg.recipients); empty
   // when unknown. Filled only when a criterion needs it.
   const std::vector<std::string>* reasons = nullptr;
+  // The decoded content, at the level Matcher::needs_content() asked for;
+  // nullptr when not read (a content criterion is then undecided).
+  const MessageContent* content = nullptr;
+  std::string_view id = {};  // the queue ID (the file name), for --id
 };
 
 enum class Side { kMessage, kRecipient };
 
 // What one criterion says of one message or recipient. kUndecided: a
-// regular expression exceeded Boost's complexity bound on this input.
+// regular expression exceeded Boost's complexity bound on this input, or the
+// content a content criterion needs could not be read, parsed or wholly
+// searched.
 // kUnknown: the delay reason it needs is not known.
 enum class Truth { kNo, kYes, kUndecided, kUnknown };
 
@@ -67,6 +80,7 @@ class Criterion {
   virtual Truth test_recipient(const Subject&, std::size_t) const { return Truth::kNo; }
   virtual bool needs_reasons() const { return false; }  // Subject::reasons
   virtual bool needs_headers() const { return false; }  // Message::headers
+  virtual ContentNeed needs_content() const { return ContentNeed::kNone; }  // Subject::content
 };
 
 struct CriterionGroup {
@@ -135,6 +149,14 @@ std::unique_ptr<Criterion> make_helo(std::string_view name);
 // "Name: REGEX": a header of that name (any case) whose value matches (regex
 // search, any case). Headers only, never the body.
 std::unique_ptr<Criterion> make_header(std::string_view spec);
+// The number of pending recipients (R records): min holds when it is >= n,
+// max when <= n.
+std::unique_ptr<Criterion> make_min_recipients(std::int64_t n);
+std::unique_ptr<Criterion> make_max_recipients(std::int64_t n);
+// The queue ID is one of `ids` (--id, --ids-from): exact, case matters as
+// in Postfix. Every ID must pass queue_id_ok() and the set must not be
+// empty (std::invalid_argument naming the first bad one).
+std::unique_ptr<Criterion> make_queue_id(const std::vector<std::string>& ids);
 
 // "90m", "36h", "3d", "2w", "45s" (a bare number is seconds).
 bool parse_duration(std::string_view text, std::int64_t& seconds);
@@ -166,6 +188,7 @@ class Matcher {
   bool has_recipient_side() const;
   bool needs_reasons() const;
   bool needs_headers() const;
+  ContentNeed needs_content() const;  // the most any criterion needs
   const std::vector<CriterionGroup>& groups() const { return groups_; }
 
   // Thread-safe. `explain` fills Verdict::explain.

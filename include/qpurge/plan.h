@@ -1,7 +1,8 @@
 // plan.h - the plan: which queue files to act on, and why.
 //
 // build_plan() scans the chosen queues, evaluates the matcher on every
-// parsed message (on the scan's worker threads), and hands the caller, in
+// parsed message (on the scan's worker threads; the content is read while
+// the file is parsed and decoded there too, when a criterion needs it), and hands the caller, in
 // scan order, one PlanEntry per selected message (and, when asked, per message
 // skipped as mixed) plus every file that could not be read. The caller
 // decides whether to stream entries out (dry run) or keep them (purge), so
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "qpurge/match.h"
+#include "qpurge/mime.h"
 #include "qpurge/queue_scan.h"
 
 namespace qpurge {
@@ -52,6 +54,13 @@ struct PlanEntry {
   std::vector<std::pair<std::string, std::string>> attributes;
   std::string redirect_to;  // the > record, if any
   std::string qshape_skip;  // why qshape would not show this message; "" if it would
+  // Filled with PlanOptions::detail when the content was decoded for the
+  // matcher (Matcher::needs_content()) and parsed: the Subject and Message-ID
+  // (header level), the attachments (body level).
+  bool has_content = false;
+  std::string subject;
+  std::string message_id;
+  std::vector<MessageContent::Attachment> attachments;
   bool mixed = false;
   std::vector<std::string> explain;
 
@@ -71,6 +80,11 @@ struct PlanOptions {
   bool explain = false;        // keep Verdict::explain, and report skipped mixed messages
   bool detail = false;         // done/canceled recipients and attributes in entries
   std::int64_t now = 0;        // reference time for age criteria (0: time(nullptr))
+  // Content criteria (Matcher::needs_content()): the raw content read from
+  // each file at most, and the decoded text kept at most (--body-limit). A
+  // criterion that finds nothing in a content cut by either is undecided.
+  std::size_t content_limit = kDefaultContentLimit;
+  std::size_t body_limit = kDefaultTextLimit;
 };
 
 struct PlanCounts {
@@ -95,6 +109,10 @@ class PlanSink {
   virtual void on_mixed_skipped(PlanEntry&&) {}  // only with PlanOptions::explain
   virtual void on_problem(const ScanRecord& record) = 0;  // unreadable, not regular, bad dir
   virtual void on_file() {}  // every file, for progress
+  // A message whose content a criterion needed could not be read or parsed
+  // as MIME (`what`, e.g. "multipart without a boundary: mixed"): content
+  // criteria were undecided for it. For a "path: what" warning.
+  virtual void on_content_problem(const FileInfo&, const std::string& /*what*/) {}
 };
 
 // Returns false with `error` set when the queue directory cannot be read.

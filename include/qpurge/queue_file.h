@@ -12,10 +12,17 @@
 // extracted segment or the heap after E) each with its original recipient and
 // file offset, done and canceled recipients kept apart, and named attributes.
 //
+// With ParseOptions::content it also reads the message content (content.h)
+// in logical order, so a Milter-edited file gives the content Postfix will
+// deliver.
+//
 // Failure: any doubt (truncation, bad length, pointer loop, a record type not
 // allowed where it stands, a second sender, no end record) makes the whole
 // file unparsable: the function returns false with a short text, and the
-// caller must not act on that file.
+// caller must not act on that file. A content that cannot be read (asked for
+// with ParseOptions::content; Postfix itself passes over it with the size
+// record) does not: Message::content_error says why, and whatever needed
+// the content must treat it as undecided.
 #ifndef QPURGE_QUEUE_FILE_H_
 #define QPURGE_QUEUE_FILE_H_
 
@@ -25,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "qpurge/content.h"
 #include "qpurge/record.h"
 
 namespace qpurge {
@@ -88,6 +96,12 @@ class Message {
   bool has_redirect = false;
   std::int64_t warning_time = 0;
   std::uint64_t end_offset = 0;  // offset of the E record
+  std::uint64_t content_offset = 0;  // just past the M record (0: none read yet)
+  // Only with ParseOptions::content: the content as read (has_content), or
+  // why it could not be read (content_error).
+  bool has_content = false;
+  RawContent content;
+  std::string content_error;
   // Type of the second record in file order (qshape ignores files whose
   // second record is not T).
   char second_record_type = 0;
@@ -103,6 +117,8 @@ class Message {
 
 struct ParseOptions {
   bool headers = false;  // also collect the message header lines (costs a read of them)
+  ContentNeed content = ContentNeed::kNone;   // also read the raw content (content.h)
+  std::size_t content_limit = kDefaultContentLimit;  // bytes of it at most
 };
 
 // Parses the queue file in `source` into `out`. Returns false and sets `error`

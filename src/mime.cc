@@ -1,0 +1,173 @@
+// mime.cc - decoding a message with GMime 3; see mime.h.
+#include "qpurge/mime.h"
+
+#include <gmime/gmime.h>
+
+#include <memory>
+#include <mutex>
+
+namespace qpurge {
+namespace {
+
+void init_gmime() {
+  static std::once_flag once;
+  std::call_once(once, [] { g_mime_init(); });
+}
+
+struct Unref {
+  void operator()(void* p) const {
+    if (p) g_object_unref(p);
+  }
+};
+template <typename T>
+using GPtr = std::unique_ptr<T, Unref>;
+
+struct GFree {
+  void operator()(char* p) const { g_free(p); }
+};
+
+// What the parser complained of (its warning callback).
+struct Issues {
+  bool headers_only = false;
+  std::string fatal;  // the first issue that makes the message unparsable
+  bool malformed_multipart = false;
+  bool truncated = false;  // GMime: truncated or malformed message
+};
+
+const char* issue_text(GMimeParserWarning w) {
+  switch (w) {
+    case GMIME_CRIT_INVALID_HEADER_NAME: return "invalid header name";
+    case GMIME_CRIT_CONFLICTING_HEADER: return "conflicting header";
+    case GMIME_CRIT_CONFLICTING_PARAMETER: return "conflicting header parameter";
+    case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY: return "multipart without a boundary";
+    case GMIME_CRIT_NESTING_OVERFLOW: return "MIME nesting too deep";
+    case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: return "MIME part without headers or content";
+    default: return nullptr;
+  }
+}
+
+// The multipart structure is not read in headers-only mode: the body is not there.
+bool about_structure(GMimeParserWarning w) {
+  return w == GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY || w == GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT ||
+         w == GMIME_WARN_MALFORMED_MULTIPART || w == GMIME_WARN_TRUNCATED_MESSAGE ||
+         w == GMIME_WARN_MALFORMED_MESSAGE || w == GMIME_WARN_PART_WITHOUT_CONTENT;
+}
+
+void on_issue(gint64, GMimeParserWarning w, const gchar* item, gpointer data) {
+  Issues& issues = *static_cast<Issues*>(data);
+  if (issues.headers_only && about_structure(w)) return;
+  if (const char* text = issue_text(w); text && issues.fatal.empty()) {
+    issues.fatal = text;
+    if (item && *item) issues.fatal += std::string(": ") + item;
+  }
+  if (w == GMIME_WARN_MALFORMED_MULTIPART) issues.malformed_multipart = true;
+  if (w == GMIME_WARN_TRUNCATED_MESSAGE || w == GMIME_WARN_MALFORMED_MESSAGE) issues.truncated = true;
+}
+
+std::string lower(const char* s) {
+  std::string out = s ? s : "";
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+std::string mime_type(GMimeObject* obj) {
+  GMimeContentType* ct = g_mime_object_get_content_type(obj);
+  if (!ct) return "application/octet-stream";
+  return lower(g_mime_content_type_get_media_type(ct)) + "/" + lower(g_mime_content_type_get_media_subtype(ct));
+}
+
+// The file name from Content-Disposition, else Content-Type's name (GMime
+// has undone RFC 2231 and RFC 2047 while parsing).
+std::string filename(GMimeObject* obj) {
+  const char* f = g_mime_object_get_content_disposition_parameter(obj, "filename");
+  if (!f || !*f) f = g_mime_object_get_content_type_parameter(obj, "name");
+  return f ? f : "";
+}
+
+// Collects texts and attachments, depth first, in message order.
+struct Walker {
+  MessageContent& out;
+  std::size_t limit;
+  std::size_t kept = 0;
+
+  void add_text(const char* text) {
+    if (!text) return;
+    std::string_view t(text);
+    if (kept + t.size() > limit) {
+      std::size_t n = limit - kept;
+      // Never cut a UTF-8 sequence in two.
+      while (n > 0 && n < t.size() && (static_cast<unsigned char>(t[n]) & 0xc0) == 0x80) --n;
+      t = t.substr(0, n);
+      out.truncated = true;
+    }
+    kept += t.size();
+    out.texts.emplace_back(t);
+  }
+
+  void walk(GMimeObject* obj) {
+    if (!obj) return;
+    if (GMIME_IS_MULTIPART(obj)) {
+      GMimeMultipart* mp = GMIME_MULTIPART(obj);
+      for (int i = 0, n = g_mime_multipart_get_count(mp); i < n; ++i) walk(g_mime_multipart_get_part(mp, i));
+      return;
+    }
+    std::string type = mime_type(obj);
+    std::string name = filename(obj);
+    const bool text = type == "text/plain" || type == "text/html";
+    if (!text || !name.empty()) out.attachments.push_back(MessageContent::Attachment{name, type});
+    if (GMIME_IS_MESSAGE_PART(obj)) {
+      GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+      if (inner) walk(g_mime_message_get_mime_part(inner));
+      return;
+    }
+    if (text && GMIME_IS_TEXT_PART(obj) && !out.truncated) {
+      std::unique_ptr<char, GFree> decoded(g_mime_text_part_get_text(GMIME_TEXT_PART(obj)));
+      add_text(decoded.get());
+    }
+  }
+};
+
+}  // namespace
+
+void decode_content(const RawContent& raw, ContentNeed need, std::size_t text_limit, MessageContent& out) {
+  out = MessageContent{};
+  init_gmime();
+  Issues issues;
+  issues.headers_only = need != ContentNeed::kBody;
+  GPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(raw.text.data(), raw.text.size()));
+  GPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
+  std::unique_ptr<GMimeParserOptions, void (*)(GMimeParserOptions*)> options(g_mime_parser_options_new(),
+                                                                            g_mime_parser_options_free);
+  g_mime_parser_options_set_warning_callback(options.get(), on_issue, &issues);
+  GPtr<GMimeMessage> message(g_mime_parser_construct_message(parser.get(), options.get()));
+  if (!message) {
+    out.error = "not a MIME message";
+    return;
+  }
+  if (need == ContentNeed::kBody) {
+    Walker walker{out, text_limit};
+    walker.walk(g_mime_message_get_mime_part(message.get()));
+  }
+  out.truncated = out.truncated || raw.truncated;
+  out.headers_truncated = raw.truncated && raw.text.find("\n\n") == std::string::npos &&
+                          (raw.text.empty() || raw.text.front() != '\n');
+  // Our own cut explains a message that ends too early; otherwise it is damage.
+  if (issues.fatal.empty() && !raw.truncated) {
+    if (issues.malformed_multipart) issues.fatal = "multipart without parts";
+    else if (issues.truncated) issues.fatal = "truncated or malformed message";
+  }
+  if (!issues.fatal.empty()) {
+    out.error = issues.fatal;
+    out.texts.clear();
+    out.attachments.clear();
+    return;
+  }
+  const char* subject = g_mime_message_get_subject(message.get());
+  const char* id = g_mime_message_get_message_id(message.get());
+  out.subject = subject ? subject : "";
+  out.message_id = id ? id : "";
+  out.parsed = true;
+}
+
+}  // namespace qpurge
