@@ -34,8 +34,18 @@ bool is_dot_string(std::string_view s) {
     if (c == '.' && i + 1 < s.size() && s[i + 1] == '.') return false;
     if (c < 0x20 || c == 0x7f || c == ' ') return false;
     switch (c) {
-      case '(': case ')': case '<': case '>': case '@': case ',': case ';': case ':':
-      case '\\': case '"': case '[': case ']':
+      case '(':
+      case ')':
+      case '<':
+      case '>':
+      case '@':
+      case ',':
+      case ';':
+      case ':':
+      case '\\':
+      case '"':
+      case '[':
+      case ']':
         return false;
       default:
         break;

@@ -16,15 +16,15 @@ namespace {
 po::typed_value<std::string>* text(const char* value_name) { return po::value<std::string>()->value_name(value_name); }
 
 po::options_description selection_options(Args& a) {
-  po::options_description sel(
-      "Selection (the same option repeated: any of them; different options: all of them)");
+  po::options_description sel("Selection (the same option repeated: any of them; different options: all of them)");
   for (const SelectorSpec& s : selector_specs())
     sel.add_options()(s.name, po::value<std::vector<std::string>>()->composing()->value_name(s.arg), s.help);
-  sel.add_options()
-      ("regex", po::bool_switch(&a.regex), "--sender/--recipient/--original-recipient values are Boost.Regex patterns (whole address, any case)")
-      ("all", "select every message in the chosen queues")
-      ("mixed", text("skip|include"),
-       "messages where only some pending recipients match: leave them (skip, the default) or act on them (include)");
+  sel.add_options()(
+      "regex", po::bool_switch(&a.regex),
+      "--sender/--recipient/--original-recipient values are Boost.Regex patterns (whole address, any case)")(
+      "all", "select every message in the chosen queues")(
+      "mixed", text("skip|include"),
+      "messages where only some pending recipients match: leave them (skip, the default) or act on them (include)");
   po::options_description excl("Exclusions (a message, or recipient, that matches one is not selected)");
   for (const SelectorSpec& s : selector_specs()) {
     if (!s.excludable) continue;
@@ -38,60 +38,61 @@ po::options_description selection_options(Args& a) {
 
 po::options_description action_options(Args& a) {
   po::options_description where("Where");
-  where.add_options()
-      ("config-dir,c", text("DIR"), "Postfix configuration directory (as postsuper -c)")
-      ("queue-dir", text("DIR"), "read this spool instead of the instance's queue_directory (dry run only unless it is that directory)")
-      ("all-instances", po::bool_switch(&a.all_instances), "run over every Postfix instance postmulti -l lists, naming the instance in every line")
-      ("postmulti", text("PATH"), "the postmulti binary (default /usr/sbin/postmulti)")
-      ("queue", po::value(&a.queues)->composing()->value_name("NAME"),
-       "incoming, active, deferred, hold or maildrop (repeatable; default: incoming active deferred hold)");
+  where.add_options()("config-dir,c", text("DIR"), "Postfix configuration directory (as postsuper -c)")(
+      "queue-dir", text("DIR"),
+      "read this spool instead of the instance's queue_directory (dry run only unless it is that directory)")(
+      "all-instances", po::bool_switch(&a.all_instances),
+      "run over every Postfix instance postmulti -l lists, naming the instance in every line")(
+      "postmulti", text("PATH"), "the postmulti binary (default /usr/sbin/postmulti)")(
+      "queue", po::value(&a.queues)->composing()->value_name("NAME"),
+      "incoming, active, deferred, hold or maildrop (repeatable; default: incoming active deferred hold)");
   po::options_description act("Action");
-  act.add_options()
-      ("dry-run,n", po::bool_switch(&a.dry_run), "show the plan, change nothing")
-      ("action", text("ACTION"), "delete|hold|release|requeue|expire (postsuper -d -h -H -r -e; default delete)")
-      ("yes,y", po::bool_switch(&a.yes), "do not ask before acting on a terminal")
-      ("max", text("N"), "refuse (exit 2, nothing changed) if the plan has more than N messages (over all instances)")
-      ("via-hold", po::bool_switch(&a.via_hold), "delete in two phases: hold, verify each held message again, delete those, release the rest")
-      ("hold-pause", text("SECONDS"), "with --via-hold: wait between holding and deleting")
-      ("save-plan", text("FILE"), "write the plan as JSON and stop (nothing is changed)")
-      ("apply-plan", text("FILE"), "act on exactly the messages of a saved plan, after verifying each again")
-      ("audit-log", text("FILE"), "JSON Lines record of every run that changes the queue (default /var/log/qpurge/audit.jsonl)")
-      ("batch-size", text("N"), "IDs per postsuper run (default 10000)")
-      ("postsuper", text("PATH"), "the postsuper binary (default /usr/sbin/postsuper)")
-      ("postconf", text("PATH"), "the postconf binary (default /usr/sbin/postconf)");
+  act.add_options()("dry-run,n", po::bool_switch(&a.dry_run), "show the plan, change nothing")(
+      "action", text("ACTION"), "delete|hold|release|requeue|expire (postsuper -d -h -H -r -e; default delete)")(
+      "yes,y", po::bool_switch(&a.yes), "do not ask before acting on a terminal")(
+      "max", text("N"), "refuse (exit 2, nothing changed) if the plan has more than N messages (over all instances)")(
+      "via-hold", po::bool_switch(&a.via_hold),
+      "delete in two phases: hold, verify each held message again, delete those, release the rest")(
+      "hold-pause", text("SECONDS"), "with --via-hold: wait between holding and deleting")(
+      "save-plan", text("FILE"), "write the plan as JSON and stop (nothing is changed)")(
+      "apply-plan", text("FILE"), "act on exactly the messages of a saved plan, after verifying each again")(
+      "audit-log", text("FILE"),
+      "JSON Lines record of every run that changes the queue (default /var/log/qpurge/audit.jsonl)")(
+      "batch-size", text("N"), "IDs per postsuper run (default 10000)")(
+      "postsuper", text("PATH"), "the postsuper binary (default /usr/sbin/postsuper)")(
+      "postconf", text("PATH"), "the postconf binary (default /usr/sbin/postconf)");
   po::options_description undo("Undo (archive before delete, restore on demand)");
-  undo.add_options()
-      ("archive", text("DIR"), "with --action delete: copy each queue file (and its logs) into a new run directory under DIR before it is deleted")
-      ("restore", text("RUNDIR"), "put the messages archived in RUNDIR back into the queue (selectors choose among them)")
-      ("restore-to", text("QUEUE"), "hold (default), deferred or incoming")
-      ("force-other-instance", po::bool_switch(&a.force_other_instance), "restore a run made on another host or queue directory")
-      ("archives", text("DIR"), "list the archive runs in DIR")
-      ("prune-archives", text("DIR"), "remove the archive runs in DIR older than --older-than AGE");
+  undo.add_options()("archive", text("DIR"),
+                     "with --action delete: copy each queue file (and its logs) into a new run directory under DIR "
+                     "before it is deleted")(
+      "restore", text("RUNDIR"),
+      "put the messages archived in RUNDIR back into the queue (selectors choose among them)")(
+      "restore-to", text("QUEUE"), "hold (default), deferred or incoming")(
+      "force-other-instance", po::bool_switch(&a.force_other_instance),
+      "restore a run made on another host or queue directory")("archives", text("DIR"), "list the archive runs in DIR")(
+      "prune-archives", text("DIR"), "remove the archive runs in DIR older than --older-than AGE");
   where.add(act).add(undo);
   return where;
 }
 
 po::options_description output_options(Args& a) {
   po::options_description shape("Shape (a qshape table of the selection; implies --dry-run)");
-  shape.add_options()
-      ("shape", po::value<std::string>()->implicit_value("recipient")->value_name("[sender]"),
-       "recipient domains (or, --shape sender, sender domains) against age, as qshape")
-      ("buckets", text("N"), "bucket count (qshape -b; default 10)")
-      ("bucket-minutes", text("N"), "first bucket in minutes (qshape -t; default 5)")
-      ("linear", po::bool_switch(&a.linear), "linear buckets (qshape -l)")
-      ("parents", po::bool_switch(&a.parents), "add parent-domain rows (qshape -p)")
-      ("min-subdomains", text("N"), "parent rows need N subdomains (qshape -m; default 5)")
-      ("width", text("N"), "output width (qshape -w; default 80)");
+  shape.add_options()("shape", po::value<std::string>()->implicit_value("recipient")->value_name("[sender]"),
+                      "recipient domains (or, --shape sender, sender domains) against age, as qshape")(
+      "buckets", text("N"), "bucket count (qshape -b; default 10)")("bucket-minutes", text("N"),
+                                                                    "first bucket in minutes (qshape -t; default 5)")(
+      "linear", po::bool_switch(&a.linear), "linear buckets (qshape -l)")("parents", po::bool_switch(&a.parents),
+                                                                          "add parent-domain rows (qshape -p)")(
+      "min-subdomains", text("N"), "parent rows need N subdomains (qshape -m; default 5)")(
+      "width", text("N"), "output width (qshape -w; default 80)");
   po::options_description out("Output");
-  out.add_options()
-      ("format", text("FORMAT"), "text|ids|json (default text)")
-      ("explain", po::bool_switch(&a.explain), "say which criteria held for each message, and each skipped as mixed")
-      ("detail", po::bool_switch(&a.detail), "JSON: add done and canceled recipients and named attributes")
-      ("quiet,q", po::bool_switch(&a.quiet), "no progress line and no summary")
-      ("verbose,v", po::bool_switch(&a.verbose), "report every ID's outcome, not only the ones not done")
-      ("threads", text("N"), "scan threads, 1 to 256 (default: one per core)")
-      ("help,h", "this help")
-      ("version", "print the version");
+  out.add_options()("format", text("FORMAT"), "text|ids|json (default text)")(
+      "explain", po::bool_switch(&a.explain), "say which criteria held for each message, and each skipped as mixed")(
+      "detail", po::bool_switch(&a.detail), "JSON: add done and canceled recipients and named attributes")(
+      "quiet,q", po::bool_switch(&a.quiet), "no progress line and no summary")(
+      "verbose,v", po::bool_switch(&a.verbose), "report every ID's outcome, not only the ones not done")(
+      "threads", text("N"), "scan threads, 1 to 256 (default: one per core)")("help,h", "this help")(
+      "version", "print the version");
   shape.add(out);
   return shape;
 }
@@ -101,7 +102,8 @@ std::vector<std::string> join_shape_value(int argc, const char* const* argv) {
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--shape" && i + 1 < argc && (std::string_view(argv[i + 1]) == "sender" || std::string_view(argv[i + 1]) == "recipient"))
+    if (a == "--shape" && i + 1 < argc &&
+        (std::string_view(argv[i + 1]) == "sender" || std::string_view(argv[i + 1]) == "recipient"))
       a += std::string("=") + argv[++i];
     args.push_back(a);
   }
@@ -117,9 +119,12 @@ void collect_criteria(const po::parsed_options& parsed, Args& a) {
   for (const po::option& opt : parsed.options) {
     bool exclude;
     std::string key = "--" + opt.string_key;
-    if (opt.string_key == "all") key = "--all";
-    else if (!find_selector(opt.string_key, exclude)) continue;
-    auto it = std::find_if(a.criteria.begin(), a.criteria.end(), [&](const PlanCriterion& c) { return c.option == key; });
+    if (opt.string_key == "all")
+      key = "--all";
+    else if (!find_selector(opt.string_key, exclude))
+      continue;
+    auto it =
+        std::find_if(a.criteria.begin(), a.criteria.end(), [&](const PlanCriterion& c) { return c.option == key; });
     if (it == a.criteria.end()) {
       a.criteria.push_back(PlanCriterion{key, {}});
       it = a.criteria.end() - 1;
@@ -164,16 +169,31 @@ Args parse_args(int argc, const char* const* argv) {
     a.help_text = std::string("qpurge ") + kVersion + "\n";
     return a;
   }
-  const std::pair<const char*, std::optional<std::string>*> kStrings[] = {{"mixed", &a.mixed}, {"config-dir", &a.config_dir}, {"queue-dir", &a.queue_dir},
-                             {"postmulti", &a.postmulti}, {"action", &a.action}, {"max", &a.max},
-                             {"hold-pause", &a.hold_pause}, {"save-plan", &a.save_plan}, {"apply-plan", &a.apply_plan},
-                             {"audit-log", &a.audit_log}, {"batch-size", &a.batch_size}, {"postsuper", &a.postsuper},
-                             {"postconf", &a.postconf}, {"shape", &a.shape}, {"buckets", &a.buckets},
-                             {"bucket-minutes", &a.bucket_minutes}, {"min-subdomains", &a.min_subdomains},
-                             {"width", &a.width}, {"format", &a.format}, {"threads", &a.threads},
-                                                                             {"archive", &a.archive}, {"restore", &a.restore},
-                                                                             {"restore-to", &a.restore_to}, {"archives", &a.archives},
-                                                                             {"prune-archives", &a.prune_archives}};
+  const std::pair<const char*, std::optional<std::string>*> kStrings[] = {{"mixed", &a.mixed},
+                                                                          {"config-dir", &a.config_dir},
+                                                                          {"queue-dir", &a.queue_dir},
+                                                                          {"postmulti", &a.postmulti},
+                                                                          {"action", &a.action},
+                                                                          {"max", &a.max},
+                                                                          {"hold-pause", &a.hold_pause},
+                                                                          {"save-plan", &a.save_plan},
+                                                                          {"apply-plan", &a.apply_plan},
+                                                                          {"audit-log", &a.audit_log},
+                                                                          {"batch-size", &a.batch_size},
+                                                                          {"postsuper", &a.postsuper},
+                                                                          {"postconf", &a.postconf},
+                                                                          {"shape", &a.shape},
+                                                                          {"buckets", &a.buckets},
+                                                                          {"bucket-minutes", &a.bucket_minutes},
+                                                                          {"min-subdomains", &a.min_subdomains},
+                                                                          {"width", &a.width},
+                                                                          {"format", &a.format},
+                                                                          {"threads", &a.threads},
+                                                                          {"archive", &a.archive},
+                                                                          {"restore", &a.restore},
+                                                                          {"restore-to", &a.restore_to},
+                                                                          {"archives", &a.archives},
+                                                                          {"prune-archives", &a.prune_archives}};
   for (auto [name, field] : kStrings) set(vm, name, *field);
   collect_criteria(parsed, a);
   return a;

@@ -38,8 +38,7 @@ class FileLock {
 
 }  // namespace
 
-AuditLog::AuditLog(std::string path, WriteFn write)
-    : path_(std::move(path)), write_(write ? write : real_write) {}
+AuditLog::AuditLog(std::string path, WriteFn write) : path_(std::move(path)), write_(write ? write : real_write) {}
 
 AuditLog::~AuditLog() {
   if (fd_ >= 0) ::close(fd_);
@@ -93,7 +92,8 @@ bool AuditLog::append(const std::string& json_line, std::string& error) {
     n = write_(fd_, record.data(), record.size());
   } while (n < 0 && errno == EINTR);
   std::string why;
-  if (n < 0) why = std::strerror(errno);
+  if (n < 0)
+    why = std::strerror(errno);
   else if (static_cast<std::size_t>(n) != record.size())
     why = "short write (" + std::to_string(n) + " of " + std::to_string(record.size()) + " bytes)";
   else if (::fsync(fd_) != 0 && errno != EINVAL && errno != EROFS)

@@ -56,9 +56,12 @@ int run_instances(const Args& args, System& sys, CommandRunner& runner, std::ost
   const auto refusal = over_max(planned, base.max);
   if (refusal) err << "qpurge: fatal: " << *refusal << " (over all instances)\n";
   for (std::size_t i = 0; i < purges.size(); ++i) {
-    if (outcomes[i]) final.push_back(*outcomes[i]);
-    else if (refusal) final.push_back(Outcome{Outcome::Kind::kFatal, false, purges[i]->planned()});
-    else final.push_back(purges[i]->act());
+    if (outcomes[i])
+      final.push_back(*outcomes[i]);
+    else if (refusal)
+      final.push_back(Outcome{Outcome::Kind::kFatal, false, purges[i]->planned()});
+    else
+      final.push_back(purges[i]->act());
   }
   Outcome all = combine_outcomes(final);
   if (refusal) all.kind = all.changed ? Outcome::Kind::kPartial : Outcome::Kind::kFatal;
@@ -79,10 +82,14 @@ int run_one(const Args& args, System& sys, CommandRunner& runner, std::ostream& 
   c.planned = std::move(planned);
   std::unique_ptr<Printer> printer = make_printer(c, out, err, sys.stderr_is_terminal());
   switch (c.mode) {
-    case Mode::kRestore: return exit_status(run_restore(c, sys, runner, *printer));
-    case Mode::kListArchives: return exit_status(run_list_archives(c, sys, *printer));
-    case Mode::kPruneArchives: return exit_status(run_prune_archives(c, sys, *printer));
-    case Mode::kPurge: break;
+    case Mode::kRestore:
+      return exit_status(run_restore(c, sys, runner, *printer));
+    case Mode::kListArchives:
+      return exit_status(run_list_archives(c, sys, *printer));
+    case Mode::kPruneArchives:
+      return exit_status(run_prune_archives(c, sys, *printer));
+    case Mode::kPurge:
+      break;
   }
   return exit_status(run_purge(c, sys, runner, *printer));
 }

@@ -27,8 +27,8 @@ std::uint64_t number(const std::string& option, const std::string& text, std::ui
 }
 
 template <typename T>
-void number_if(const std::optional<std::string>& text, const std::string& option, std::uint64_t lo,
-               std::uint64_t hi, T& out) {
+void number_if(const std::optional<std::string>& text, const std::string& option, std::uint64_t lo, std::uint64_t hi,
+               T& out) {
   if (text) out = static_cast<T>(number(option, *text, lo, hi));
 }
 
@@ -53,10 +53,12 @@ Action parse_action_arg(const std::string& name) {
 }
 
 void set_shape(const Args& args, RunConfig& c) {
-  bool shape_option = args.buckets || args.bucket_minutes || args.min_subdomains || args.width || args.linear ||
-                      args.parents;
+  bool shape_option =
+      args.buckets || args.bucket_minutes || args.min_subdomains || args.width || args.linear || args.parents;
   if (!args.shape) {
-    if (shape_option) throw UsageError("--buckets, --bucket-minutes, --linear, --parents, --min-subdomains and --width go with --shape");
+    if (shape_option)
+      throw UsageError(
+          "--buckets, --bucket-minutes, --linear, --parents, --min-subdomains and --width go with --shape");
     return;
   }
   if (*args.shape != "recipient" && *args.shape != "sender")
@@ -86,18 +88,22 @@ void set_limits(const Args& args, RunConfig& c) {
 void set_queues(const std::vector<std::string>& queues, RunConfig& c) {
   for (const auto& q : queues)
     if (!is_message_queue(q))
-      throw UsageError("--queue '" + text_escaped(q) + "': not a message queue (incoming, active, deferred, hold, maildrop)");
+      throw UsageError("--queue '" + text_escaped(q) +
+                       "': not a message queue (incoming, active, deferred, hold, maildrop)");
   c.queues = queues;
   if (c.queues.empty()) {
-    if (c.action == Action::kRelease) c.queues = {"hold"};
-    else c.queues = {"incoming", "active", "deferred", "hold"};
+    if (c.action == Action::kRelease)
+      c.queues = {"hold"};
+    else
+      c.queues = {"incoming", "active", "deferred", "hold"};
   }
 }
 
 // A saved plan brings its criteria, action, place and queues; the options
 // may only repeat them.
 void take_plan(const Args& args, const PlanHeader& plan, RunConfig& c) {
-  if (!args.criteria.empty() || args.regex) throw UsageError("--apply-plan takes its criteria from the plan; give no selectors");
+  if (!args.criteria.empty() || args.regex)
+    throw UsageError("--apply-plan takes its criteria from the plan; give no selectors");
   if (args.save_plan) throw UsageError("--apply-plan and --save-plan do not go together");
   if (!args.queues.empty()) throw UsageError("--apply-plan acts on the plan's own queues; give no --queue");
   Action plan_action;
@@ -127,7 +133,8 @@ bool archive_listing(const Args& args, RunConfig& c) {
   c.archive_dir = args.archives ? *args.archives : *args.prune_archives;
   std::vector<PlanCriterion> rest = args.criteria;
   if (c.mode == Mode::kPruneArchives) {
-    auto age = std::find_if(rest.begin(), rest.end(), [](const PlanCriterion& p) { return p.option == "--older-than"; });
+    auto age =
+        std::find_if(rest.begin(), rest.end(), [](const PlanCriterion& p) { return p.option == "--older-than"; });
     if (age == rest.end() || age->values.size() != 1)
       throw UsageError("--prune-archives needs one --older-than AGE: the runs older than that are removed");
     if (!parse_duration(age->values[0], c.prune_older_than))
@@ -135,7 +142,8 @@ bool archive_listing(const Args& args, RunConfig& c) {
     rest.erase(age);
   }
   if (!rest.empty() || args.archive || args.restore || args.apply_plan || args.save_plan || args.all_instances)
-    throw UsageError(std::string(args.archives ? "--archives" : "--prune-archives") + " takes no selector, plan, --archive or --restore");
+    throw UsageError(std::string(args.archives ? "--archives" : "--prune-archives") +
+                     " takes no selector, plan, --archive or --restore");
   return true;
 }
 
@@ -143,7 +151,8 @@ void set_archive(const Args& args, RunConfig& c) {
   if (args.restore_to && !args.restore) throw UsageError("--restore-to goes with --restore");
   if (args.force_other_instance && !args.restore) throw UsageError("--force-other-instance goes with --restore");
   if (args.restore) {
-    if (args.archive || args.apply_plan || args.save_plan || args.via_hold || args.shape || args.all_instances || args.action)
+    if (args.archive || args.apply_plan || args.save_plan || args.via_hold || args.shape || args.all_instances ||
+        args.action)
       throw UsageError("--restore takes no --archive, plan file, --via-hold, --shape, --action or --all-instances");
     c.mode = Mode::kRestore;
     c.restore_run = *args.restore;
@@ -214,17 +223,21 @@ RunConfig make_config(const Args& args, const PlanHeader* plan) {
   if (args.action) c.action = parse_action_arg(*args.action);
   for (const auto* path : {&args.save_plan, &args.apply_plan, &args.audit_log, &args.postsuper, &args.postconf,
                            &args.postmulti, &args.config_dir, &args.queue_dir})
-    if (*path && path->value().empty()) throw UsageError("an option that names a file or directory was given an empty value");
+    if (*path && path->value().empty())
+      throw UsageError("an option that names a file or directory was given an empty value");
   for (const auto* path : {&args.archive, &args.restore, &args.archives, &args.prune_archives})
-    if (*path && path->value().empty()) throw UsageError("an option that names a file or directory was given an empty value");
+    if (*path && path->value().empty())
+      throw UsageError("an option that names a file or directory was given an empty value");
   if (archive_listing(args, c)) return c;
   set_limits(args, c);
   set_shape(args, c);
   if (args.all_instances && (args.config_dir || args.queue_dir || args.save_plan || args.apply_plan))
     throw UsageError("--all-instances takes no -c, --queue-dir, --save-plan or --apply-plan");
   QPURGE_CHECK(plan || !args.apply_plan);  // the caller loads the plan file first
-  if (plan) take_plan(args, *plan, c);
-  else set_queues(args.queues, c);
+  if (plan)
+    take_plan(args, *plan, c);
+  else
+    set_queues(args.queues, c);
   // Checked after the plan's action is known: a plan saved to release,
   // applied with --via-hold, must not delete.
   if (c.via_hold && c.action != Action::kDelete)

@@ -30,8 +30,8 @@ bool pointer_target(std::string_view p, std::int64_t& target) {
 
 }  // namespace
 
-bool read_content(ByteSource& source, RecordReader& reader, std::uint64_t start, ContentNeed need,
-                  std::size_t limit, RawContent& out, std::string& error) {
+bool read_content(ByteSource& source, RecordReader& reader, std::uint64_t start, ContentNeed need, std::size_t limit,
+                  RawContent& out, std::string& error) {
   out.text.clear();
   out.truncated = false;
   error.clear();
@@ -73,8 +73,7 @@ bool read_content(ByteSource& source, RecordReader& reader, std::uint64_t start,
       return true;
     }
     if (r.type != rec::kNorm && r.type != rec::kCont)
-      return error = at("unexpected record type " + printable_type(r.type) + " in message content", r.offset),
-             false;
+      return error = at("unexpected record type " + printable_type(r.type) + " in message content", r.offset), false;
     const bool end_of_headers = headers_only && !partial && r.type == rec::kNorm && r.payload.empty();
     const std::size_t add = r.payload.size() + (r.type == rec::kNorm ? 1 : 0);
     if (out.text.size() + add > limit) {

@@ -13,14 +13,10 @@ namespace qpurge {
 namespace {
 
 // The content, or nullptr when the criterion must answer undecided.
-const MessageContent* usable(const Subject& s) {
-  return s.content && s.content->parsed ? s.content : nullptr;
-}
+const MessageContent* usable(const Subject& s) { return s.content && s.content->parsed ? s.content : nullptr; }
 
 // What a search that found nothing means: no, unless it did not see everything.
-Truth not_found(bool undecided, bool truncated) {
-  return undecided || truncated ? Truth::kUndecided : Truth::kNo;
-}
+Truth not_found(bool undecided, bool truncated) { return undecided || truncated ? Truth::kUndecided : Truth::kNo; }
 
 class SubjectCriterion : public Criterion {
  public:
@@ -112,7 +108,8 @@ class AttachmentTypeCriterion : public Criterion {
   explicit AttachmentTypeCriterion(std::string_view type) : type_(ascii_lower_copy(type)) {
     std::size_t slash = type_.find('/');
     std::string_view major = std::string_view(type_).substr(0, slash);
-    std::string_view minor = slash == std::string::npos ? std::string_view() : std::string_view(type_).substr(slash + 1);
+    std::string_view minor =
+        slash == std::string::npos ? std::string_view() : std::string_view(type_).substr(slash + 1);
     family_ = minor == "*";
     if (slash == std::string::npos || major == "*" || !mime_token(major) || (!family_ && !mime_token(minor)))
       throw std::invalid_argument("not a MIME type: '" + std::string(type) +
@@ -167,8 +164,6 @@ std::unique_ptr<Criterion> make_attachment(std::string_view glob) {
 std::unique_ptr<Criterion> make_attachment_type(std::string_view type) {
   return std::make_unique<AttachmentTypeCriterion>(type);
 }
-std::unique_ptr<Criterion> make_message_id(std::string_view id) {
-  return std::make_unique<MessageIdCriterion>(id);
-}
+std::unique_ptr<Criterion> make_message_id(std::string_view id) { return std::make_unique<MessageIdCriterion>(id); }
 
 }  // namespace qpurge

@@ -43,15 +43,21 @@ std::vector<DeferEntry> parse_defer_log(std::string_view text) {
     std::size_t eq = line.find('=');
     if (eq == std::string_view::npos || line.front() == '<') continue;  // old-style line
     std::string_view name = line.substr(0, eq), value = line.substr(eq + 1);
-    if (name == "recipient") e.recipient = value;
-    else if (name == "original_recipient") e.original_recipient = value;
+    if (name == "recipient")
+      e.recipient = value;
+    else if (name == "original_recipient")
+      e.original_recipient = value;
     else if (name == "offset") {
       auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), e.offset);
       e.has_offset = ec == std::errc() && p == value.data() + value.size();
-    } else if (name == "status") e.status = value;
-    else if (name == "action") e.action = value;
-    else if (name == "reason") e.reason = value;
-    else continue;
+    } else if (name == "status")
+      e.status = value;
+    else if (name == "action")
+      e.action = value;
+    else if (name == "reason")
+      e.reason = value;
+    else
+      continue;
     any = true;
   }
   finish(out, e, any);

@@ -1,7 +1,6 @@
 // escape.cc - text and JSON escaping; see escape.h.
 #include "qpurge/escape.h"
 
-
 namespace qpurge {
 namespace {
 
@@ -44,8 +43,7 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
     if ((cc & 0xc0) != 0x80) return 0;
     cp = (cp << 6) | (cc & 0x3f);
   }
-  if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-      (cp >= 0xd800 && cp <= 0xdfff))
+  if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
     return 0;
   return len;
 }
@@ -54,8 +52,10 @@ void append_text_escaped(std::string& out, std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c < 0x7f) {
-      if (c == '\\') out += "\\\\";
-      else out.push_back(static_cast<char>(c));
+      if (c == '\\')
+        out += "\\\\";
+      else
+        out.push_back(static_cast<char>(c));
       ++i;
       continue;
     }
@@ -91,12 +91,28 @@ void append_json_string(std::string& out, std::string_view s) {
       continue;
     }
     switch (c) {
-      case '\b': out += "\\b"; ++i; continue;
-      case '\f': out += "\\f"; ++i; continue;
-      case '\n': out += "\\n"; ++i; continue;
-      case '\r': out += "\\r"; ++i; continue;
-      case '\t': out += "\\t"; ++i; continue;
-      default: break;
+      case '\b':
+        out += "\\b";
+        ++i;
+        continue;
+      case '\f':
+        out += "\\f";
+        ++i;
+        continue;
+      case '\n':
+        out += "\\n";
+        ++i;
+        continue;
+      case '\r':
+        out += "\\r";
+        ++i;
+        continue;
+      case '\t':
+        out += "\\t";
+        ++i;
+        continue;
+      default:
+        break;
     }
     if (c < 0x80) {  // other C0 controls and DEL
       append_hex_byte(out, "\\u00", c);

@@ -14,8 +14,7 @@ namespace {
 const ActionInfo kActions[] = {
     {Action::kDelete, "delete", "-d", "removed", "Deleted", "removed"},
     {Action::kHold, "hold", "-h", "placed on hold", "Placed on hold", "placed on hold"},
-    {Action::kRelease, "release", "-H", "released from hold", "Released from hold",
-     "released from hold"},
+    {Action::kRelease, "release", "-H", "released from hold", "Released from hold", "released from hold"},
     {Action::kRequeue, "requeue", "-r", "requeued", "Requeued", "requeued"},
     {Action::kExpire, "expire", "-e", "expired", "Force-expired", "force-expired"},
 };
@@ -80,14 +79,22 @@ bool parse_action(std::string_view name, Action& out) {
 
 std::string_view outcome_name(IdOutcome o) {
   switch (o) {
-    case IdOutcome::kDone: return "done";
-    case IdOutcome::kNotFound: return "not_found";
-    case IdOutcome::kFailed: return "failed";
-    case IdOutcome::kChanged: return "changed";
-    case IdOutcome::kNotAttempted: return "not_attempted";
-    case IdOutcome::kInvalid: return "invalid";
-    case IdOutcome::kAlready: return "already";
-    case IdOutcome::kNotArchived: return "not_archived";
+    case IdOutcome::kDone:
+      return "done";
+    case IdOutcome::kNotFound:
+      return "not_found";
+    case IdOutcome::kFailed:
+      return "failed";
+    case IdOutcome::kChanged:
+      return "changed";
+    case IdOutcome::kNotAttempted:
+      return "not_attempted";
+    case IdOutcome::kInvalid:
+      return "invalid";
+    case IdOutcome::kAlready:
+      return "already";
+    case IdOutcome::kNotArchived:
+      return "not_archived";
   }
   return "?";
 }
@@ -142,9 +149,8 @@ std::string_view already(Action action, std::string_view queue) {
 
 }  // namespace
 
-ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options,
-                        const std::vector<PlanEntry>& plan, const Verify& verify,
-                        const ExecProgress& progress) {
+ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options, const std::vector<PlanEntry>& plan,
+                        const Verify& verify, const ExecProgress& progress) {
   ExecReport report;
   const ActionInfo& action = action_info(options.action);
   const std::size_t batch_size = std::max<std::size_t>(1, options.batch_size);
@@ -160,7 +166,8 @@ ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options,
     for (const PlanEntry& e : plan)
       if (e.queue == queue) group.push_back(&e);
     if (std::string_view why = already(options.action, queue); !why.empty()) {
-      for (const PlanEntry* e : group) report.results.push_back({e->queue, e->id, IdOutcome::kAlready, std::string(why)});
+      for (const PlanEntry* e : group)
+        report.results.push_back({e->queue, e->id, IdOutcome::kAlready, std::string(why)});
       continue;
     }
     for (std::size_t start = 0; start < group.size(); start += batch_size) {

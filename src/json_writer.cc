@@ -1,7 +1,6 @@
 // json_writer.cc - the one JSON writer; see json_writer.h.
 #include "qpurge/json_writer.h"
 
-
 #include "qpurge/check.h"
 #include "qpurge/escape.h"
 

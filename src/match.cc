@@ -1,18 +1,18 @@
 // match.cc - criteria and the AND/OR/mixed evaluation; see match.h.
 #include "qpurge/match.h"
 
-#include "qpurge/escape.h"
-#include "qpurge/queue_id.h"
-#include "regex_truth.h"
-
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <boost/regex.hpp>
 #include <charconv>
 #include <cstring>
-#include <algorithm>
 #include <mutex>
 #include <stdexcept>
+
+#include "qpurge/escape.h"
+#include "qpurge/queue_id.h"
+#include "regex_truth.h"
 
 namespace qpurge {
 namespace {
@@ -44,7 +44,8 @@ bool domain_matches_any_form(std::string_view domain, std::string_view pattern, 
   if (is_ascii(domain)) return false;
   std::string converted = domain_ascii_form(domain);
   if (converted.empty()) return false;
-  return domain_matches(converted, pattern, subdomains) || (!ascii.empty() && domain_matches(converted, ascii, subdomains));
+  return domain_matches(converted, pattern, subdomains) ||
+         (!ascii.empty() && domain_matches(converted, ascii, subdomains));
 }
 
 // The A-label form of a lower-case domain pattern when it differs from it.
@@ -149,8 +150,7 @@ class SenderCriterion : public Criterion {
 
 class RecipientCriterion : public Criterion {
  public:
-  RecipientCriterion(std::string_view v, bool regex, bool original)
-      : p_(v, regex, false), original_(original) {}
+  RecipientCriterion(std::string_view v, bool regex, bool original) : p_(v, regex, false), original_(original) {}
   Side side() const override { return Side::kRecipient; }
   Truth test_recipient(const Subject& s, std::size_t i) const override {
     const Recipient& r = s.msg.recipients[i];
@@ -193,8 +193,7 @@ class DomainCriterion : public Criterion {
   Side side() const override { return Side::kRecipient; }
   Truth test_message(const Subject& s) const override { return truth(d_.matches_address(s.msg.sender_str())); }
   Truth test_recipient(const Subject& s, std::size_t i) const override {
-    return truth(d_.matches_address(s.msg.sender_str()) ||
-                 d_.matches_address(s.msg.str(s.msg.recipients[i].address)));
+    return truth(d_.matches_address(s.msg.sender_str()) || d_.matches_address(s.msg.str(s.msg.recipients[i].address)));
   }
 
  private:
@@ -311,9 +310,12 @@ class ClientAddressCriterion : public Criterion {
     if (v.compare(0, 5, "IPv6:") == 0) v = v.substr(5);  // log_client_address form
     unsigned char a[16];
     std::size_t len;
-    if (::inet_pton(AF_INET, v.c_str(), a) == 1) len = 4;
-    else if (::inet_pton(AF_INET6, v.c_str(), a) == 1) len = 16;
-    else return false;
+    if (::inet_pton(AF_INET, v.c_str(), a) == 1)
+      len = 4;
+    else if (::inet_pton(AF_INET6, v.c_str(), a) == 1)
+      len = 16;
+    else
+      return false;
     if (len != len_) return false;
     int bits = bits_;
     for (std::size_t i = 0; bits > 0; ++i, bits -= 8) {
@@ -350,12 +352,10 @@ class HeaderCriterion : public Criterion {
  public:
   explicit HeaderCriterion(std::string_view spec) {
     std::size_t colon = spec.find(':');
-    if (colon == std::string_view::npos || colon == 0)
-      throw std::invalid_argument("expected 'Name: REGEX'");
+    if (colon == std::string_view::npos || colon == 0) throw std::invalid_argument("expected 'Name: REGEX'");
     name_ = std::string(spec.substr(0, colon));
     for (char c : name_)
-      if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f)
-        throw std::invalid_argument("bad header name");
+      if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) throw std::invalid_argument("bad header name");
     std::string_view re = spec.substr(colon + 1);
     while (!re.empty() && (re.front() == ' ' || re.front() == '\t')) re.remove_prefix(1);
     re_ = compile(re);
@@ -474,9 +474,7 @@ std::unique_ptr<Criterion> make_recipient(std::string_view v, bool regex) {
 std::unique_ptr<Criterion> make_original_recipient(std::string_view v, bool regex) {
   return std::make_unique<RecipientCriterion>(v, regex, true);
 }
-std::unique_ptr<Criterion> make_sender_domain(std::string_view v) {
-  return std::make_unique<SenderDomainCriterion>(v);
-}
+std::unique_ptr<Criterion> make_sender_domain(std::string_view v) { return std::make_unique<SenderDomainCriterion>(v); }
 std::unique_ptr<Criterion> make_recipient_domain(std::string_view v) {
   return std::make_unique<RecipientDomainCriterion>(v);
 }
@@ -625,18 +623,20 @@ GroupTruth test_group(const CriterionGroup& g, Verdict& v, One&& one, Note&& not
 
 std::string message_explanation(const CriterionGroup& g, const GroupTruth& t, bool pass) {
   std::string line = group_label(g) + ": ";
-  if (t.undecided) line += "undecided (the pattern gave up on this input)";
-  else if (t.unknown) line += "reason unknown";
-  else line += pass ? "passed" : "failed";
+  if (t.undecided)
+    line += "undecided (the pattern gave up on this input)";
+  else if (t.unknown)
+    line += "reason unknown";
+  else
+    line += pass ? "passed" : "failed";
   return line;
 }
 
-std::string recipient_explanation(const CriterionGroup& g, std::size_t held, std::size_t n,
-                                  std::size_t undecided, std::size_t unknown) {
-  std::string line = group_label(g) + ": passed for " + std::to_string(held) +
-                     " of " + std::to_string(n) + " recipients";
-  if (undecided)
-    line += "; undecided for " + std::to_string(undecided) + " (the pattern gave up on this input)";
+std::string recipient_explanation(const CriterionGroup& g, std::size_t held, std::size_t n, std::size_t undecided,
+                                  std::size_t unknown) {
+  std::string line =
+      group_label(g) + ": passed for " + std::to_string(held) + " of " + std::to_string(n) + " recipients";
+  if (undecided) line += "; undecided for " + std::to_string(undecided) + " (the pattern gave up on this input)";
   if (unknown) line += "; reason unknown for " + std::to_string(unknown);
   return line;
 }
@@ -648,8 +648,7 @@ bool Matcher::evaluate_message_side(const Subject& s, bool explain, Verdict& v) 
   for (const auto& g : groups_) {
     if (g.side != Side::kMessage) continue;
     GroupTruth t = test_group(
-        g, v, [&](const Criterion& c) { return c.test_message(s); },
-        [&](std::size_t i) { note_undecided(g, i); });
+        g, v, [&](const Criterion& c) { return c.test_message(s); }, [&](std::size_t i) { note_undecided(g, i); });
     bool pass = t.passes(g.exclude);
     if (explain) v.explain.push_back(message_explanation(g, t, pass));
     if (!pass) {

@@ -36,13 +36,20 @@ struct Issues {
 
 const char* issue_text(GMimeParserWarning w) {
   switch (w) {
-    case GMIME_CRIT_INVALID_HEADER_NAME: return "invalid header name";
-    case GMIME_CRIT_CONFLICTING_HEADER: return "conflicting header";
-    case GMIME_CRIT_CONFLICTING_PARAMETER: return "conflicting header parameter";
-    case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY: return "multipart without a boundary";
-    case GMIME_CRIT_NESTING_OVERFLOW: return "MIME nesting too deep";
-    case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: return "MIME part without headers or content";
-    default: return nullptr;
+    case GMIME_CRIT_INVALID_HEADER_NAME:
+      return "invalid header name";
+    case GMIME_CRIT_CONFLICTING_HEADER:
+      return "conflicting header";
+    case GMIME_CRIT_CONFLICTING_PARAMETER:
+      return "conflicting header parameter";
+    case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY:
+      return "multipart without a boundary";
+    case GMIME_CRIT_NESTING_OVERFLOW:
+      return "MIME nesting too deep";
+    case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT:
+      return "MIME part without headers or content";
+    default:
+      return nullptr;
   }
 }
 
@@ -138,7 +145,7 @@ void decode_content(const RawContent& raw, ContentNeed need, std::size_t text_li
   GPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(raw.text.data(), raw.text.size()));
   GPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
   std::unique_ptr<GMimeParserOptions, void (*)(GMimeParserOptions*)> options(g_mime_parser_options_new(),
-                                                                            g_mime_parser_options_free);
+                                                                             g_mime_parser_options_free);
   g_mime_parser_options_set_warning_callback(options.get(), on_issue, &issues);
   GPtr<GMimeMessage> message(g_mime_parser_construct_message(parser.get(), options.get()));
   if (!message) {
@@ -150,12 +157,14 @@ void decode_content(const RawContent& raw, ContentNeed need, std::size_t text_li
     walker.walk(g_mime_message_get_mime_part(message.get()));
   }
   out.truncated = out.truncated || raw.truncated;
-  out.headers_truncated = raw.truncated && raw.text.find("\n\n") == std::string::npos &&
-                          (raw.text.empty() || raw.text.front() != '\n');
+  out.headers_truncated =
+      raw.truncated && raw.text.find("\n\n") == std::string::npos && (raw.text.empty() || raw.text.front() != '\n');
   // Our own cut explains a message that ends too early; otherwise it is damage.
   if (issues.fatal.empty() && !raw.truncated) {
-    if (issues.malformed_multipart) issues.fatal = "multipart without parts";
-    else if (issues.truncated) issues.fatal = "truncated or malformed message";
+    if (issues.malformed_multipart)
+      issues.fatal = "multipart without parts";
+    else if (issues.truncated)
+      issues.fatal = "truncated or malformed message";
   }
   if (!issues.fatal.empty()) {
     out.error = issues.fatal;

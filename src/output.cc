@@ -13,8 +13,7 @@ std::string format_time(std::int64_t t) {
   std::time_t tt = static_cast<std::time_t>(t);
   struct tm tm;
   char buf[32];
-  if (!localtime_r(&tt, &tm) || !std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm))
-    return std::to_string(t);
+  if (!localtime_r(&tt, &tm) || !std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm)) return std::to_string(t);
   return buf;
 }
 
@@ -36,7 +35,8 @@ void write_entry_fields(JsonWriter& w, const PlanEntry& e, bool detail) {
   if (detail) {
     for (auto [name, list] : {std::pair{"done_recipients", &e.done}, std::pair{"canceled_recipients", &e.canceled}}) {
       w.key(name).begin_array();
-      for (const PlanRecipient& r : *list) w.begin_object().field("address", external_address(r.address)).field("offset", r.offset).end_object();
+      for (const PlanRecipient& r : *list)
+        w.begin_object().field("address", external_address(r.address)).field("offset", r.offset).end_object();
       w.end_array();
     }
     if (!e.redirect_to.empty()) w.field("redirect_to", e.redirect_to);
@@ -71,7 +71,8 @@ void SelectionView::add(const PlanEntry& e) {
   for (const auto& r : e.recipients) {
     if (!r.matched && !e.mixed) continue;  // acting on a mixed message drops them all
     std::size_t at = r.address.rfind('@');
-    ++domains_[at == std::string::npos ? std::string("(no domain)") : ascii_lower(std::string_view(r.address).substr(at + 1))];
+    ++domains_[at == std::string::npos ? std::string("(no domain)")
+                                       : ascii_lower(std::string_view(r.address).substr(at + 1))];
   }
 }
 
@@ -129,8 +130,10 @@ void append_entry_text(std::string& out, const PlanEntry& e) {
   out += "  ";
   out += std::to_string(e.message_size);
   out += "  ";
-  if (e.sender.empty()) out += "<>";
-  else append_text_escaped(out, external_address(e.sender));
+  if (e.sender.empty())
+    out += "<>";
+  else
+    append_text_escaped(out, external_address(e.sender));
   out += "  ->";
   std::size_t shown = 0;
   for (const auto& r : e.recipients) {

@@ -21,8 +21,7 @@ PlanRecipient plan_recipient(const Message& msg, const Recipient& r, bool matche
 }
 
 // The delay reason of each pending recipient, joined by file offset.
-std::vector<std::string> load_reasons(const std::string& queue_directory, const std::string& id,
-                                      const Message& msg) {
+std::vector<std::string> load_reasons(const std::string& queue_directory, const std::string& id, const Message& msg) {
   std::vector<std::string> reasons(msg.recipients.size());
   std::string text;
   if (!read_defer_log(queue_directory, id, text)) return reasons;
@@ -60,7 +59,7 @@ struct Evaluated {
   bool undecided = false;
   bool reason_unknown = false;
   std::string content_error;  // the content was needed and could not be read or parsed
-  bool has_entry = false;  // entry is filled (a selection, or a mixed one to report)
+  bool has_entry = false;     // entry is filled (a selection, or a mixed one to report)
   PlanEntry entry;
 };
 
@@ -96,15 +95,15 @@ PlanEntry make_plan_entry(const FileInfo& info, const Message& msg, const Verdic
       e.attributes.emplace_back(std::string(msg.str(a.name)), std::string(msg.str(a.value)));
     if (msg.has_redirect) e.redirect_to = std::string(msg.str(msg.redirect_to));
   }
-  e.qshape_skip = qshape_skip_reason(info.mode, msg.has_size_record ? 'C' : 'T', msg.second_record_type,
-                                     msg.recipients.size());
+  e.qshape_skip =
+      qshape_skip_reason(info.mode, msg.has_size_record ? 'C' : 'T', msg.second_record_type, msg.recipients.size());
   e.mixed = v.kind == VerdictKind::kMixed;
   e.explain = v.explain;
   return e;
 }
 
-bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptions& options,
-                PlanSink& sink, PlanCounts& counts, std::string& error) {
+bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptions& options, PlanSink& sink,
+                PlanCounts& counts, std::string& error) {
   const std::int64_t now = options.now ? options.now : static_cast<std::int64_t>(std::time(nullptr));
   const bool reasons = matcher.needs_reasons();
   const ContentNeed content = matcher.needs_content();
@@ -113,8 +112,8 @@ bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptio
     if (reasons) r = load_reasons(scan.queue_directory, info.id, msg);
     MessageContent decoded;
     decode(msg, content, options, decoded);
-    Subject subject{msg, info.file_size, now, reasons ? &r : nullptr,
-                    content != ContentNeed::kNone ? &decoded : nullptr, info.id};
+    Subject subject{
+        msg, info.file_size, now, reasons ? &r : nullptr, content != ContentNeed::kNone ? &decoded : nullptr, info.id};
     Verdict v = matcher.evaluate(subject, options.explain);
     const bool content_failed = content != ContentNeed::kNone && !decoded.parsed;
     if (v.kind == VerdictKind::kNoMatch && !v.undecided && !v.reason_unknown && !content_failed) return {};
@@ -174,10 +173,14 @@ Verification reverify(QueueFileRereader& files, const std::string& queue_directo
   parse.content_limit = options.content_limit;
   FileStatus st = files.read(entry.path(), info, read, error, parse);
   switch (st) {
-    case FileStatus::kMessage: break;
-    case FileStatus::kVanished: return Verification{Verification::kVanished, "vanished"};
-    case FileStatus::kInProgress: return changed("being rewritten");
-    default: return changed(error.empty() ? "unreadable" : error);
+    case FileStatus::kMessage:
+      break;
+    case FileStatus::kVanished:
+      return Verification{Verification::kVanished, "vanished"};
+    case FileStatus::kInProgress:
+      return changed("being rewritten");
+    default:
+      return changed(error.empty() ? "unreadable" : error);
   }
   const Message& msg = *read;
   if (info.inode != entry.inode) return changed("different file (inode changed)");

@@ -53,8 +53,7 @@ std::string plan_to_json(const PlanHeader& h, const std::vector<PlanEntry>& entr
   return out;
 }
 
-bool load_plan(const std::string& text, PlanHeader& h, std::vector<PlanEntry>& entries,
-               std::string& error) {
+bool load_plan(const std::string& text, PlanHeader& h, std::vector<PlanEntry>& entries, std::string& error) {
   try {
     nlohmann::json j = nlohmann::json::parse(text);
     if (!j.is_object() || j.value("qpurge_plan", 0) != 1) {

@@ -16,9 +16,8 @@ std::vector<std::string> postfix_argv(const std::string& program, const std::str
   return argv;
 }
 
-bool postconf_value(CommandRunner& runner, const std::string& postconf,
-                    const std::string& config_dir, const std::string& parameter,
-                    std::string& value, std::string& error) {
+bool postconf_value(CommandRunner& runner, const std::string& postconf, const std::string& config_dir,
+                    const std::string& parameter, std::string& value, std::string& error) {
   std::vector<std::string> argv = postfix_argv(postconf, config_dir);
   argv.push_back("-h");
   argv.push_back(parameter);

@@ -118,8 +118,12 @@ class ShapePrinter : public Printer {
 }  // namespace
 
 Printer::Printer(const RunConfig& config, std::ostream& out, std::ostream& err, bool progress)
-    : config_(config), out_(out), err_(err), progress_(progress && !config.quiet),
-      start_(std::chrono::steady_clock::now()), last_(start_) {}
+    : config_(config),
+      out_(out),
+      err_(err),
+      progress_(progress && !config.quiet),
+      start_(std::chrono::steady_clock::now()),
+      last_(start_) {}
 
 Printer::~Printer() { clear_progress(); }
 
@@ -135,8 +139,10 @@ void Printer::write_err(const std::string& s) {
 
 void Printer::summary(const std::string& line) {
   if (config_.quiet) return;
-  if (config_.format == Format::kText && !config_.shape) write_out(text_prefix() + line + "\n");
-  else write_err("qpurge: " + text_prefix() + line + "\n");
+  if (config_.format == Format::kText && !config_.shape)
+    write_out(text_prefix() + line + "\n");
+  else
+    write_err("qpurge: " + text_prefix() + line + "\n");
 }
 
 void Printer::line(const std::string& text) { write_out(text_prefix() + text + "\n"); }
@@ -147,13 +153,17 @@ void Printer::note(const std::string& line) {
 
 void Printer::command(const std::string& line) { write_err("    " + line + "\n"); }
 
-void Printer::warning(const std::string& what) { write_err("qpurge: warning: " + text_prefix() + text_escaped(what) + "\n"); }
+void Printer::warning(const std::string& what) {
+  write_err("qpurge: warning: " + text_prefix() + text_escaped(what) + "\n");
+}
 
 void Printer::problem(const std::string& path, const std::string& what) {
   write_err("qpurge: warning: " + text_prefix() + text_escaped(path) + ": " + text_escaped(what) + "\n");
 }
 
-void Printer::fatal(const std::string& what) { write_err("qpurge: fatal: " + text_prefix() + text_escaped(what) + "\n"); }
+void Printer::fatal(const std::string& what) {
+  write_err("qpurge: fatal: " + text_prefix() + text_escaped(what) + "\n");
+}
 
 void Printer::flush() { out_.flush(); }
 
@@ -186,9 +196,12 @@ void Printer::clear_progress() {
 std::unique_ptr<Printer> make_printer(const RunConfig& config, std::ostream& out, std::ostream& err, bool progress) {
   if (config.shape) return std::make_unique<ShapePrinter>(config, out, err, progress);
   switch (config.format) {
-    case Format::kIds: return std::make_unique<IdsPrinter>(config, out, err, progress);
-    case Format::kJson: return std::make_unique<JsonPrinter>(config, out, err, progress);
-    case Format::kText: break;
+    case Format::kIds:
+      return std::make_unique<IdsPrinter>(config, out, err, progress);
+    case Format::kJson:
+      return std::make_unique<JsonPrinter>(config, out, err, progress);
+    case Format::kText:
+      break;
   }
   return std::make_unique<TextPrinter>(config, out, err, progress);
 }

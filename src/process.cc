@@ -144,15 +144,19 @@ class ProcessSession : public CommandSession {
     if (::poll(p, static_cast<nfds_t>(n), -1) < 0) return;  // EINTR: the caller loops
     if (ii >= 0 && p[ii].revents) {
       ssize_t w = ::write(in_, data->data(), data->size());
-      if (w > 0) data->remove_prefix(static_cast<std::size_t>(w));
-      else if (w < 0 && errno != EAGAIN && errno != EINTR) close_fd(in_);  // EPIPE: it stopped reading
+      if (w > 0)
+        data->remove_prefix(static_cast<std::size_t>(w));
+      else if (w < 0 && errno != EAGAIN && errno != EINTR)
+        close_fd(in_);  // EPIPE: it stopped reading
     }
     char buf[8192];
     for (auto [idx, fd, sink] : {std::tuple{io, &out_, &res_.out}, std::tuple{ie, &err_, &res_.err}}) {
       if (idx < 0 || !p[idx].revents) continue;
       ssize_t r = ::read(*fd, buf, sizeof buf);
-      if (r > 0) sink->append(buf, static_cast<std::size_t>(r));
-      else if (r == 0 || (errno != EINTR && errno != EAGAIN)) close_fd(*fd);
+      if (r > 0)
+        sink->append(buf, static_cast<std::size_t>(r));
+      else if (r == 0 || (errno != EINTR && errno != EAGAIN))
+        close_fd(*fd);
     }
   }
 

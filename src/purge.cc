@@ -36,13 +36,17 @@ class Collector : public PlanSink {
   Collector(const RunConfig& c, Printer& p, bool keep) : c_(c), p_(p), keep_(keep) {}
   void on_entry(PlanEntry&& e) override {
     if (c_.dry_run && !c_.shape) view.add(e);
-    if (keep_) entries.push_back(std::move(e));
-    else p_.entry(e);
+    if (keep_)
+      entries.push_back(std::move(e));
+    else
+      p_.entry(e);
   }
   void on_mixed_skipped(PlanEntry&& e) override {
     if (c_.dry_run && c_.explain && !c_.shape) p_.mixed_skipped(e);
   }
-  void on_problem(const ScanRecord& r) override { p_.problem(r.info.id.empty() ? *r.info.dir : r.info.path(), r.error); }
+  void on_problem(const ScanRecord& r) override {
+    p_.problem(r.info.id.empty() ? *r.info.dir : r.info.path(), r.error);
+  }
   void on_file() override { p_.scan_progress(++files_); }
   std::vector<PlanEntry> entries;
   SelectionView view;
@@ -56,7 +60,8 @@ class Collector : public PlanSink {
 
 std::string summary_line(const PlanCounts& c, MixedPolicy mixed) {
   std::string s = "scanned " + std::to_string(c.scan.messages) + " messages";
-  s += "; selected " + std::to_string(c.selected) + " (" + std::to_string(c.selected_recipients) + " matching recipients)";
+  s += "; selected " + std::to_string(c.selected) + " (" + std::to_string(c.selected_recipients) +
+       " matching recipients)";
   s += "; skipped as mixed " + std::to_string(c.mixed_skipped);
   if (mixed == MixedPolicy::kInclude) s += " (included as mixed " + std::to_string(c.mixed_included) + ")";
   s += "; in progress " + std::to_string(c.scan.in_progress);
@@ -68,7 +73,8 @@ std::string summary_line(const PlanCounts& c, MixedPolicy mixed) {
 
 void write_criteria(JsonWriter& w, const std::vector<PlanCriterion>& criteria) {
   w.key("criteria").begin_array();
-  for (const PlanCriterion& c : criteria) w.begin_object().field("option", c.option).field_strings("values", c.values).end_object();
+  for (const PlanCriterion& c : criteria)
+    w.begin_object().field("option", c.option).field_strings("values", c.values).end_object();
   w.end_array();
 }
 
@@ -88,7 +94,7 @@ struct Purge::State {
   std::string summary;
   bool partial = false;  // files skipped or undecided: never "done"
 
-  std::set<std::string> warned;  // patterns already named as undecided
+  std::set<std::string> warned;         // patterns already named as undecided
   std::unique_ptr<ArchiveRun> archive;  // --archive
 
   // Entries are kept (to act on, to save, or from a plan file) rather than streamed.
@@ -114,7 +120,8 @@ struct Purge::State {
 void Purge::State::warn_undecided() {
   for (const std::string& label : c.matcher->undecided_patterns())
     if (warned.insert(label).second)
-      p.warning(label + ": the pattern gave up on some input; those messages were not selected (a selector) or "
+      p.warning(label +
+                ": the pattern gave up on some input; those messages were not selected (a selector) or "
                 "were excluded (an exclusion)");
 }
 
@@ -206,7 +213,8 @@ std::optional<Outcome> Purge::State::show(Collector& sink) {
     for (const auto& e : entries) p.entry(e);  // a plan file's messages
     p.summary("dry run: " + summary);
     std::string view = sink.view.render(popt.now);
-    for (std::size_t nl; (nl = view.find('\n')) != std::string::npos; view.erase(0, nl + 1)) p.summary(view.substr(0, nl));
+    for (std::size_t nl; (nl = view.find('\n')) != std::string::npos; view.erase(0, nl + 1))
+      p.summary(view.substr(0, nl));
     return outcome(shown, selected);
   }
   if (entries.empty()) {
@@ -244,7 +252,8 @@ bool Purge::State::confirm() {
   p.flush();
   const ActionInfo& act = action_info(c.action);
   return sys.confirm(std::string(act.name) + (c.via_hold ? " (via hold)" : "") + " these " +
-                     std::to_string(entries.size()) + " messages" + (c.instance.empty() ? "" : " on " + c.instance) + "?");
+                     std::to_string(entries.size()) + " messages" + (c.instance.empty() ? "" : " on " + c.instance) +
+                     "?");
 }
 
 void Purge::State::begin_record(JsonWriter& w, const char* event) {
@@ -252,8 +261,10 @@ void Purge::State::begin_record(JsonWriter& w, const char* event) {
   w.field("user", sys.user());
   std::string sudo = sys.sudo_user();
   w.key("sudo_user");
-  if (sudo.empty()) w.null();
-  else w.value(sudo);
+  if (sudo.empty())
+    w.null();
+  else
+    w.value(sudo);
   w.field("host", sys.hostname()).field_strings("argv", c.argv);
   if (!c.instance.empty()) w.field("instance", c.instance);
   w.field("action", action_info(c.action).name).field("via_hold", c.via_hold);
@@ -329,14 +340,16 @@ void Purge::State::report(const ExecReport& rep, const ViaHoldReport& held) {
   if (!rep.stopped.empty()) {
     p.warning("stopped: " + rep.stopped + "; no further postsuper run was started");
     if (std::size_t n = rep.count(IdOutcome::kNotAttempted))
-      p.warning(std::to_string(n) + " messages were not attempted; find out what happened to postsuper (see the mail "
+      p.warning(std::to_string(n) +
+                " messages were not attempted; find out what happened to postsuper (see the mail "
                 "log), then run the same qpurge command again: it plans afresh");
   }
   if (!held.left_on_hold.empty()) {
     ExecOptions eo;
     eo.postsuper = c.postsuper;
     eo.config_dir = c.config_dir;
-    p.warning(std::to_string(held.left_on_hold.size()) + " messages qpurge put on hold are still there; to release them:");
+    p.warning(std::to_string(held.left_on_hold.size()) +
+              " messages qpurge put on hold are still there; to release them:");
     p.command(release_command(eo, held.left_on_hold));
   }
 }
@@ -363,8 +376,10 @@ bool Purge::State::record_result(AuditSink& audit, const ExecReport& rep, const 
 
 Outcome Purge::State::finish(const ExecReport& rep, bool recorded) {
   const std::size_t done = rep.count(IdOutcome::kDone);
-  bool all = done + rep.count(IdOutcome::kAlready) == rep.results.size() && !rep.totals_mismatch && !rep.interrupted && rep.stopped.empty();
-  return outcome(all && !partial && recorded ? Outcome::Kind::kDone : Outcome::Kind::kPartial, entries.size(), done > 0);
+  bool all = done + rep.count(IdOutcome::kAlready) == rep.results.size() && !rep.totals_mismatch && !rep.interrupted &&
+             rep.stopped.empty();
+  return outcome(all && !partial && recorded ? Outcome::Kind::kDone : Outcome::Kind::kPartial, entries.size(),
+                 done > 0);
 }
 
 Purge::Purge(const RunConfig& config, System& system, CommandRunner& runner, Printer& printer)
@@ -454,10 +469,14 @@ Outcome run_purge(const RunConfig& config, System& system, CommandRunner& runner
 
 int exit_status(const Outcome& o) {
   switch (o.kind) {
-    case Outcome::Kind::kDone: return kExitDone;
-    case Outcome::Kind::kNothing: return kExitNothing;
-    case Outcome::Kind::kFatal: return o.changed ? kExitPartial : kExitFatal;
-    case Outcome::Kind::kPartial: return kExitPartial;
+    case Outcome::Kind::kDone:
+      return kExitDone;
+    case Outcome::Kind::kNothing:
+      return kExitNothing;
+    case Outcome::Kind::kFatal:
+      return o.changed ? kExitPartial : kExitFatal;
+    case Outcome::Kind::kPartial:
+      return kExitPartial;
   }
   return kExitPartial;
 }
@@ -472,9 +491,12 @@ Outcome combine_outcomes(const std::vector<Outcome>& all) {
     partial |= x.kind == Outcome::Kind::kPartial;
     done |= x.kind == Outcome::Kind::kDone;
   }
-  if (fatal && !o.changed && !partial) o.kind = Outcome::Kind::kFatal;
-  else if (fatal || partial) o.kind = Outcome::Kind::kPartial;
-  else o.kind = done ? Outcome::Kind::kDone : Outcome::Kind::kNothing;
+  if (fatal && !o.changed && !partial)
+    o.kind = Outcome::Kind::kFatal;
+  else if (fatal || partial)
+    o.kind = Outcome::Kind::kPartial;
+  else
+    o.kind = done ? Outcome::Kind::kDone : Outcome::Kind::kNothing;
   return o;
 }
 

@@ -122,8 +122,10 @@ std::vector<std::string> ShapeTable::headings() const {
   bool plus = false;
   for (int i = 0; i <= opt_.buckets;) {
     heads.push_back(i == 0 ? "T" : std::to_string(t) + (plus ? "+" : ""));
-    if (++i < opt_.buckets) t += (t && !opt_.linear) ? t : opt_.bucket_minutes;
-    else plus = true;
+    if (++i < opt_.buckets)
+      t += (t && !opt_.linear) ? t : opt_.bucket_minutes;
+    else
+      plus = true;
   }
   return heads;
 }
@@ -131,8 +133,7 @@ std::vector<std::string> ShapeTable::headings() const {
 std::vector<std::pair<const std::string*, const ShapeTable::Row*>> ShapeTable::ordered_rows() const {
   std::vector<std::pair<const std::string*, const Row*>> v;
   for (const auto& [name, row] : rows_) {
-    if (!name.empty() && name[0] == '.' && row.subdomains < static_cast<std::uint64_t>(opt_.min_subdomains))
-      continue;
+    if (!name.empty() && name[0] == '.' && row.subdomains < static_cast<std::uint64_t>(opt_.min_subdomains)) continue;
     v.emplace_back(&name, &row);
   }
   std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {

@@ -86,8 +86,7 @@ struct Parser {
       }
       if (r.type != rec::kPtr) return true;
       std::int64_t target = 0;
-      if (parse_numbers(r.payload, &target, 1) != 1 || target < 0)
-        return fail("bad pointer record", r.offset);
+      if (parse_numbers(r.payload, &target, 1) != 1 || target < 0) return fail("bad pointer record", r.offset);
       if (target == 0) {  // a dummy pointer: go on in file order
         offset = r.next_offset;
         continue;
@@ -181,8 +180,7 @@ struct Parser {
   bool size_record(const Record& r) {
     std::int64_t f[6] = {0, 0, 0, 0, 0, 0};
     int n = parse_numbers(r.payload, f, 6);
-    if (n < 3 || f[0] <= 0 || f[1] <= 0)
-      return fail("bad size record", r.offset);
+    if (n < 3 || f[0] <= 0 || f[1] <= 0) return fail("bad size record", r.offset);
     msg.has_size_record = true;
     msg.data_size = f[0];
     msg.data_offset = f[1];
@@ -209,14 +207,12 @@ struct Parser {
       if (!next(offset, r)) return false;
       if (r.type == rec::kXtra) break;
       if (r.type != rec::kNorm && r.type != rec::kCont)
-        return fail("unexpected record type " + printable_type(r.type) + " in message content",
-                    r.offset);
+        return fail("unexpected record type " + printable_type(r.type) + " in message content", r.offset);
       total += r.payload.size();
       if (total > kMaxHeaderBytes) break;
       if (partial) {
         line.append(r.payload);
-      } else if (!r.payload.empty() && (r.payload[0] == ' ' || r.payload[0] == '\t') &&
-                 !line.empty()) {
+      } else if (!r.payload.empty() && (r.payload[0] == ' ' || r.payload[0] == '\t') && !line.empty()) {
         line.push_back('\n');
         line.append(r.payload);
       } else {
@@ -272,8 +268,8 @@ struct Parser {
     if (options.headers && !read_headers(r.next_offset)) return false;
     msg.content_offset = r.next_offset;
     if (options.content != ContentNeed::kNone)
-      msg.has_content = read_content(source, reader, r.next_offset, options.content, options.content_limit,
-                                     msg.content, msg.content_error);
+      msg.has_content = read_content(source, reader, r.next_offset, options.content, options.content_limit, msg.content,
+                                     msg.content_error);
     if (msg.has_size_record) {
       offset = static_cast<std::uint64_t>(msg.data_offset + msg.data_size);
       expect_xtra = true;
@@ -287,8 +283,7 @@ struct Parser {
   bool envelope_record(const Record& r, std::uint64_t& offset) {
     const char t = r.type;
     if (!allowed(kEnvelopeTypes, t))
-      return fail("unexpected record type " + printable_type(t) + " in envelope segment",
-                  r.offset);
+      return fail("unexpected record type " + printable_type(t) + " in envelope segment", r.offset);
     if (t == rec::kSize) {
       if (r.offset != 0 || msg.has_size_record) return fail("misplaced size record", r.offset);
       return size_record(r);
@@ -313,8 +308,7 @@ struct Parser {
   // One record of the message content (read only when there is no size record).
   bool content_record(const Record& r) {
     if (!allowed(kContentTypes, r.type))
-      return fail("unexpected record type " + printable_type(r.type) + " in message content",
-                  r.offset);
+      return fail("unexpected record type " + printable_type(r.type) + " in message content", r.offset);
     if (r.type == rec::kXtra) segment = Segment::kExtracted;
     return true;
   }
@@ -322,8 +316,7 @@ struct Parser {
   // One record of the extracted segment; the E record ends the reading.
   bool extracted_record(const Record& r) {
     if (!allowed(kExtractedTypes, r.type))
-      return fail("unexpected record type " + printable_type(r.type) + " in extracted segment",
-                  r.offset);
+      return fail("unexpected record type " + printable_type(r.type) + " in extracted segment", r.offset);
     if (r.type != rec::kEnd) return common(r);
     msg.end_offset = r.offset;
     if (!msg.has_sender) return fail("no sender record", r.offset);

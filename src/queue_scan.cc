@@ -10,8 +10,8 @@
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
-#include <deque>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -69,8 +69,8 @@ void fill_info(FileInfo& info, const struct stat& st) {
 }
 
 // Opens, checks and parses one file relative to dirfd.
-FileStatus read_one(const ScanSys& sys, int dirfd, const char* name, FileInfo& info,
-                    RecordReader& reader, Message& msg, std::string& error, const ParseOptions& parse) {
+FileStatus read_one(const ScanSys& sys, int dirfd, const char* name, FileInfo& info, RecordReader& reader, Message& msg,
+                    std::string& error, const ParseOptions& parse) {
   int fd = sys.open_at(dirfd, name, kFileFlags);
   if (fd < 0) {
     int e = errno;
@@ -357,12 +357,24 @@ class Walker {
     }
     for (ScanRecord& rec : job.out) {
       switch (rec.status) {
-        case FileStatus::kMessage: ++stats_.messages, ++stats_.files; break;
-        case FileStatus::kInProgress: ++stats_.in_progress, ++stats_.files; break;
-        case FileStatus::kUnreadable: ++stats_.unreadable, ++stats_.files; break;
-        case FileStatus::kNotRegular: ++stats_.not_regular, ++stats_.files; break;
-        case FileStatus::kVanished: ++stats_.vanished, ++stats_.files; break;
-        case FileStatus::kBadDirectory: ++stats_.bad_directories; break;
+        case FileStatus::kMessage:
+          ++stats_.messages, ++stats_.files;
+          break;
+        case FileStatus::kInProgress:
+          ++stats_.in_progress, ++stats_.files;
+          break;
+        case FileStatus::kUnreadable:
+          ++stats_.unreadable, ++stats_.files;
+          break;
+        case FileStatus::kNotRegular:
+          ++stats_.not_regular, ++stats_.files;
+          break;
+        case FileStatus::kVanished:
+          ++stats_.vanished, ++stats_.files;
+          break;
+        case FileStatus::kBadDirectory:
+          ++stats_.bad_directories;
+          break;
       }
       consume_(rec);
     }
@@ -393,8 +405,8 @@ const ScanSys& ScanSys::real() {
   return sys;
 }
 
-bool scan_queues(const ScanOptions& options, const Evaluator& evaluate, const Consumer& consume,
-                 ScanStats& stats, std::string& error) {
+bool scan_queues(const ScanOptions& options, const Evaluator& evaluate, const Consumer& consume, ScanStats& stats,
+                 std::string& error) {
   if (options.threads > kMaxScanThreads) {
     error = "internal error: " + std::to_string(options.threads) + " scan threads requested (at most " +
             std::to_string(kMaxScanThreads) + ")";
@@ -410,8 +422,8 @@ bool scan_queues(const ScanOptions& options, const Evaluator& evaluate, const Co
   }
   bool ok = true;
   {
-    const unsigned n = options.threads ? options.threads
-                                       : std::clamp(std::thread::hardware_concurrency(), 1u, kMaxScanThreads);
+    const unsigned n =
+        options.threads ? options.threads : std::clamp(std::thread::hardware_concurrency(), 1u, kMaxScanThreads);
     Walker walker(options, evaluate, consume, stats);
     ok = walker.start(n, error);
     for (std::string_view q : kMessageQueues)
@@ -427,8 +439,8 @@ QueueFileRereader::~QueueFileRereader() {
   for (auto& d : dirs_) ::close(d.second);
 }
 
-FileStatus QueueFileRereader::read(const std::string& relpath, FileInfo& info, const Message*& msg,
-                                   std::string& error, const ParseOptions& parse) {
+FileStatus QueueFileRereader::read(const std::string& relpath, FileInfo& info, const Message*& msg, std::string& error,
+                                   const ParseOptions& parse) {
   std::size_t slash = relpath.rfind('/');
   std::string dir = slash == std::string::npos ? "" : relpath.substr(0, slash);
   std::string name = slash == std::string::npos ? relpath : relpath.substr(slash + 1);
@@ -448,6 +460,5 @@ FileStatus QueueFileRereader::read(const std::string& relpath, FileInfo& info, c
   msg = &msg_;
   return st;
 }
-
 
 }  // namespace qpurge

@@ -91,8 +91,7 @@ RecordStatus RecordReader::read(std::uint64_t offset, Record& out, std::size_t m
     if (error_.empty()) error_ = "premature end of file";
     return RecordStatus::kError;
   }
-  const unsigned char* p =
-      reinterpret_cast<const unsigned char*>(buf_.data() + (offset - win_offset_));
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(buf_.data() + (offset - win_offset_));
   out.type = static_cast<char>(p[0]);
   out.offset = offset;
   std::uint64_t len = 0;
@@ -115,8 +114,7 @@ RecordStatus RecordReader::read(std::uint64_t offset, Record& out, std::size_t m
     return RecordStatus::kError;
   }
   if (len > max_length) {
-    error_ = "record length " + std::to_string(len) + " exceeds limit " +
-             std::to_string(max_length);
+    error_ = "record length " + std::to_string(len) + " exceeds limit " + std::to_string(max_length);
     return RecordStatus::kError;
   }
   std::uint64_t payload_offset = offset + i;
@@ -128,8 +126,7 @@ RecordStatus RecordReader::read(std::uint64_t offset, Record& out, std::size_t m
     if (error_.empty()) error_ = "premature end of file in record payload";
     return RecordStatus::kError;
   }
-  out.payload = std::string_view(buf_.data() + (payload_offset - win_offset_),
-                                 static_cast<std::size_t>(len));
+  out.payload = std::string_view(buf_.data() + (payload_offset - win_offset_), static_cast<std::size_t>(len));
   out.next_offset = payload_offset + len;
   return RecordStatus::kOk;
 }

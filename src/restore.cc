@@ -59,8 +59,7 @@ struct DirCloser {
 using DirPtr = std::unique_ptr<DIR, DirCloser>;
 
 // Reads a regular file without following a symbolic link.
-bool read_whole(const std::string& path, std::size_t limit, std::string& data, struct stat& st,
-                std::string& error) {
+bool read_whole(const std::string& path, std::size_t limit, std::string& data, struct stat& st, std::string& error) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
   if (fd.get() < 0) {
     error = sys_error(path);
@@ -383,8 +382,7 @@ std::string create_copy(const std::string& path, std::string_view data, const Ar
   if (why.empty() && !fsync_ok(fd.get())) why = sys_error(path + ": fsync");
   if (why.empty() && (st.st_uid != uid || st.st_gid != gid) && ::fchown(fd.get(), uid, gid) != 0)
     why = sys_error(path + ": chown");
-  if (why.empty() && ::fchmod(fd.get(), static_cast<mode_t>(m.mode & 07777)) != 0)
-    why = sys_error(path + ": chmod");
+  if (why.empty() && ::fchmod(fd.get(), static_cast<mode_t>(m.mode & 07777)) != 0) why = sys_error(path + ": chmod");
   const struct timespec times[2] = {archived.st_atim, archived.st_mtim};
   if (why.empty() && ::futimens(fd.get(), times) != 0) why = sys_error(path + ": set times");
   if (why.empty() && !fsync_ok(fd.get())) why = sys_error(path + ": fsync");
@@ -578,8 +576,8 @@ RestoreReport restore_run(const RestoreOptions& options, CommandRunner& runner) 
       r.outcome = "not_deleted";
       r.detail = m.has_outcome ? "the purge did not delete it (" + m.result +
                                      (m.result_detail.empty() ? "" : ": " + m.result_detail) + ")"
-                               : "no outcome recorded: the purge may have stopped before it; look for " +
-                                     m.queue_id + " in the queue";
+                               : "no outcome recorded: the purge may have stopped before it; look for " + m.queue_id +
+                                     " in the queue";
       report.messages.push_back(std::move(r));
       continue;
     }
@@ -662,8 +660,8 @@ RestoreReport restore_run(const RestoreOptions& options, CommandRunner& runner) 
   // taken the message since (qmgr moves incoming mail on at once).
   std::map<std::uint64_t, Located> found;
   index_queue(target_dir, 0, found);
-  const bool all_found = std::all_of(created.begin(), created.end(),
-                                     [&](const Created& c) { return found.count(c.inode) > 0; });
+  const bool all_found =
+      std::all_of(created.begin(), created.end(), [&](const Created& c) { return found.count(c.inode) > 0; });
   if (!all_found)
     for (std::string_view q : {"incoming", "active", "deferred", "hold"})
       if (q != options.target) index_queue(options.queue_dir + "/" + std::string(q), 0, found);
@@ -827,8 +825,8 @@ bool list_archive_runs(const std::string& archive_dir, std::vector<ArchiveRunInf
   return true;
 }
 
-bool prune_archive_runs(const std::string& archive_dir, std::int64_t older_than_seconds, std::int64_t now,
-                        bool dry_run, std::vector<std::string>& removed, std::string& error) {
+bool prune_archive_runs(const std::string& archive_dir, std::int64_t older_than_seconds, std::int64_t now, bool dry_run,
+                        std::vector<std::string>& removed, std::string& error) {
   removed.clear();
   std::vector<RunDir> dirs;
   if (!run_dirs(archive_dir, dirs, error)) return false;

@@ -132,8 +132,10 @@ bool RealSystem::write_file(const std::string& path, const std::string& data, st
   while (ok && done < data.size()) {
     ssize_t n = ::write(fd, data.data() + done, data.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) ok = false;
-    else done += static_cast<std::size_t>(n);
+    if (n <= 0)
+      ok = false;
+    else
+      done += static_cast<std::size_t>(n);
   }
   if (!ok || ::fsync(fd) != 0) {
     error = errno_text(tmp);

@@ -74,7 +74,8 @@ void audit_restore(const RunConfig& c, System& sys, Printer& p, const std::strin
     w.end_object();
   }
   w.end_array().end_object();
-  if (!audit || !audit->append(line + "\n", error)) p.warning("the audit record of the restore could not be written: " + error);
+  if (!audit || !audit->append(line + "\n", error))
+    p.warning("the audit record of the restore could not be written: " + error);
 }
 
 }  // namespace
@@ -110,7 +111,8 @@ Outcome run_restore(const RunConfig& c, System& sys, CommandRunner& runner, Prin
   const std::size_t restored = counts["restored"], would = counts["would_restore"];
   if (!c.dry_run) audit_restore(c, sys, p, queue_dir, r, summary);
   const std::size_t fine = restored + would + counts["already_restored"] + counts["not_deleted"];
-  if (restored + would == 0) return outcome(fine == r.messages.size() ? Outcome::Kind::kNothing : Outcome::Kind::kPartial);
+  if (restored + would == 0)
+    return outcome(fine == r.messages.size() ? Outcome::Kind::kNothing : Outcome::Kind::kPartial);
   return outcome(fine == r.messages.size() ? Outcome::Kind::kDone : Outcome::Kind::kPartial, restored > 0,
                  restored + would);
 }
@@ -150,7 +152,8 @@ Outcome run_prune_archives(const RunConfig& c, System& sys, Printer& p) {
     p.summary("dry run: " + std::to_string(old.size()) + " archive runs would be removed");
     return outcome(Outcome::Kind::kDone);
   }
-  if (sys.stdin_is_terminal() && !c.yes && !sys.confirm("remove these " + std::to_string(old.size()) + " archive runs?")) {
+  if (sys.stdin_is_terminal() && !c.yes &&
+      !sys.confirm("remove these " + std::to_string(old.size()) + " archive runs?")) {
     p.note("nothing changed");
     return outcome(Outcome::Kind::kNothing);
   }

@@ -25,8 +25,10 @@ ExecReport hold_phase(CommandRunner& runner, const ViaHoldJob& job, const std::v
     if (job.progress) job.progress(h, d, to_hold.size(), "holding");
   });
   for (const IdResult& r : held.results) {
-    if (r.outcome == IdOutcome::kDone) held_by_us.insert(r.id);
-    else outcome[r.id] = r;
+    if (r.outcome == IdOutcome::kDone)
+      held_by_us.insert(r.id);
+    else
+      outcome[r.id] = r;
   }
   return held;
 }
@@ -75,8 +77,9 @@ void leave_on_hold(const std::string& why, const std::vector<std::string>& ids, 
   }
 }
 
-void delete_and_release(CommandRunner& runner, const ViaHoldJob& job, Phase2& p, const std::set<std::string>& held_by_us,
-                        std::map<std::string, IdResult>& outcome, ViaHoldReport& out) {
+void delete_and_release(CommandRunner& runner, const ViaHoldJob& job, Phase2& p,
+                        const std::set<std::string>& held_by_us, std::map<std::string, IdResult>& outcome,
+                        ViaHoldReport& out) {
   ExecOptions del = job.exec;
   del.action = Action::kDelete;
   del.stop = nullptr;  // the selection is on hold now: finish what was verified
@@ -104,7 +107,8 @@ void delete_and_release(CommandRunner& runner, const ViaHoldJob& job, Phase2& p,
   for (const IdResult& r : released.results) {
     IdResult x = r;
     x.outcome = IdOutcome::kChanged;
-    x.detail = p.why_released[r.id] + (r.outcome == IdOutcome::kDone ? "; released from hold" : "; release failed: left on hold");
+    x.detail = p.why_released[r.id] +
+               (r.outcome == IdOutcome::kDone ? "; released from hold" : "; release failed: left on hold");
     outcome[r.id] = x;
     if (r.outcome != IdOutcome::kDone) out.left_on_hold.push_back(r.id);
   }
@@ -131,8 +135,10 @@ HoldFinder scan_hold_queue(const std::string& queue_directory) {
     bool ok = scan_queues(
         scan, [](const FileInfo&, const Message&) { return std::any(); },
         [&](ScanRecord& r) {
-          if (r.info.id.empty() && r.info.dir && bad.empty()) bad = *r.info.dir + ": " + r.error;
-          else if (ids.count(r.info.id) && r.info.dir) found[r.info.id] = *r.info.dir;
+          if (r.info.id.empty() && r.info.dir && bad.empty())
+            bad = *r.info.dir + ": " + r.error;
+          else if (ids.count(r.info.id) && r.info.dir)
+            found[r.info.id] = *r.info.dir;
         },
         stats, error);
     if (ok && stats.bad_directories) {
@@ -173,8 +179,8 @@ ViaHoldReport purge_via_hold(CommandRunner& runner, const ViaHoldJob& job, const
   }
   for (const auto& e : plan) {
     auto it = outcome.find(e.id);
-    out.report.results.push_back(it != outcome.end() ? it->second
-                                                     : IdResult{e.queue, e.id, IdOutcome::kNotAttempted, "interrupted"});
+    out.report.results.push_back(
+        it != outcome.end() ? it->second : IdResult{e.queue, e.id, IdOutcome::kNotAttempted, "interrupted"});
   }
   return out;
 }

@@ -75,8 +75,12 @@ TEST(AddressTest, NullSenderSpellings) {
 }
 
 TEST(AddressTest, DomainAsciiForm) {
-  EXPECT_EQ(domain_ascii_form("b\xc3\xbc" "cher.example"), "xn--bcher-kva.example");
-  EXPECT_EQ(domain_ascii_form("B\xc3\x9c" "CHER.Example"), "xn--bcher-kva.example");  // Unicode case
+  EXPECT_EQ(domain_ascii_form("b\xc3\xbc"
+                              "cher.example"),
+            "xn--bcher-kva.example");
+  EXPECT_EQ(domain_ascii_form("B\xc3\x9c"
+                              "CHER.Example"),
+            "xn--bcher-kva.example");  // Unicode case
   EXPECT_EQ(domain_ascii_form("XN--BCHER-KVA.example"), "xn--bcher-kva.example");
   EXPECT_EQ(domain_ascii_form("Example.COM"), "example.com");
   EXPECT_EQ(domain_ascii_form("bad\xff.example"), "");  // not UTF-8: no A-label form

@@ -74,8 +74,8 @@ TEST(AuditLogTest, FailedWriteIsReportedWithErrno) {
   std::string error;
   ASSERT_TRUE(log.open(error)) << error;
   EXPECT_FALSE(log.append("{\"new\": 2}\n", error));
-  EXPECT_EQ(error, "audit log " + dir.path("audit.jsonl") +
-                       ": No space left on device: the partial record was rolled back");
+  EXPECT_EQ(error,
+            "audit log " + dir.path("audit.jsonl") + ": No space left on device: the partial record was rolled back");
   EXPECT_EQ(slurp(dir.path("audit.jsonl")), "");
 }
 
@@ -100,7 +100,8 @@ TEST(AuditLogTest, FileSizeLimitLeavesNoTornRecord) {
   ASSERT_TRUE(log.open(error)) << error;
   struct rlimit saved;
   ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
-  struct sigaction ignore {}, old_action {};
+  struct sigaction ignore {
+  }, old_action{};
   ignore.sa_handler = SIG_IGN;
   ::sigaction(SIGXFSZ, &ignore, &old_action);
   const std::string record = "{\"new\": \"far more than nine bytes\"}\n";

@@ -92,7 +92,8 @@ TEST(ConfigTest, RefusesEveryBadValue) {
       {"bad duration", {"--older-than", "3 days"}, "not a duration"},
       {"bad size", {"--min-size", "big"}, "not a size"},
   };
-  for (const Case& c : cases) EXPECT_NE(refusal(c.words).find(c.message), std::string::npos) << c.label << ": " << refusal(c.words);
+  for (const Case& c : cases)
+    EXPECT_NE(refusal(c.words).find(c.message), std::string::npos) << c.label << ": " << refusal(c.words);
 }
 
 TEST(ConfigTest, NullSenderSpellingsAreKept) {
@@ -129,15 +130,17 @@ TEST(ConfigTest, PlanBringsItsActionCriteriaAndQueues) {
 
 TEST(ConfigTest, RefusesEveryConflictWithThePlan) {
   PlanHeader release = plan_for("release"), del = plan_for("delete");
-  EXPECT_NE(refusal({"--apply-plan", "p", "--via-hold"}, &release).find("--via-hold is a way to delete; it takes no "
-                                                                           "other action (the plan was saved to release)"),
+  EXPECT_NE(refusal({"--apply-plan", "p", "--via-hold"}, &release)
+                .find("--via-hold is a way to delete; it takes no "
+                      "other action (the plan was saved to release)"),
             std::string::npos);
   EXPECT_NE(refusal({"--apply-plan", "p", "--action", "hold"}, &del).find("the plan was saved to delete, not to hold"),
             std::string::npos);
   EXPECT_NE(refusal({"--apply-plan", "p", "--sender", "x@y"}, &del).find("give no selectors"), std::string::npos);
   EXPECT_NE(refusal({"--apply-plan", "p", "--regex"}, &del).find("give no selectors"), std::string::npos);
   EXPECT_NE(refusal({"--apply-plan", "p", "--queue", "hold"}, &del).find("give no --queue"), std::string::npos);
-  EXPECT_NE(refusal({"--apply-plan", "p", "--mixed", "include"}, &del).find("saved with --mixed skip"), std::string::npos);
+  EXPECT_NE(refusal({"--apply-plan", "p", "--mixed", "include"}, &del).find("saved with --mixed skip"),
+            std::string::npos);
   EXPECT_NE(refusal({"--apply-plan", "p", "--save-plan", "q"}, &del).find("do not go together"), std::string::npos);
   PlanHeader unknown = plan_for("obliterate");
   EXPECT_NE(refusal({"--apply-plan", "p"}, &unknown).find("unknown action"), std::string::npos);
@@ -167,7 +170,8 @@ TEST(ConfigTest, RestoreTakesSelectorsButNoAction) {
   EXPECT_EQ(c.restore_to, "hold");
   EXPECT_EQ(config({"--restore", "/a/run"}).mode, Mode::kRestore);  // every message of the run
   EXPECT_EQ(config({"--restore", "/a/run", "--restore-to", "deferred"}).restore_to, "deferred");
-  EXPECT_NE(refusal({"--restore", "/a/run", "--restore-to", "active"}).find("--restore-to must be hold, deferred or incoming"),
+  EXPECT_NE(refusal({"--restore", "/a/run", "--restore-to", "active"})
+                .find("--restore-to must be hold, deferred or incoming"),
             std::string::npos);
   EXPECT_NE(refusal({"--restore", "/a/run", "--action", "delete"}).find("--restore takes no"), std::string::npos);
   EXPECT_NE(refusal({"--all", "--restore-to", "hold"}).find("--restore-to goes with --restore"), std::string::npos);

@@ -89,8 +89,14 @@ TEST(ContentTest, HeadersOnlyStopsAtTheFirstEmptyLine) {
 TEST(ContentTest, JoinsPartialLinesAndSkipsPadding) {
   RawContent raw;
   std::string error;
-  ASSERT_TRUE(read_raw(records({{'N', "Subject: x"}, {'N', ""}, {'L', "a long "}, {'w', "junk"}, {'L', "line "},
-                                {'N', "ends"}, {'N', "next"}, {'X', ""}}),
+  ASSERT_TRUE(read_raw(records({{'N', "Subject: x"},
+                                {'N', ""},
+                                {'L', "a long "},
+                                {'w', "junk"},
+                                {'L', "line "},
+                                {'N', "ends"},
+                                {'N', "next"},
+                                {'X', ""}}),
                        ContentNeed::kBody, 1000, raw, error))
       << error;
   EXPECT_EQ(raw.text, "Subject: x\n\na long line ends\nnext\n");
@@ -100,8 +106,9 @@ TEST(ContentTest, AnEmptyPartialRecordDoesNotEndTheHeaders) {
   RawContent raw;
   std::string error;
   // "L abc" then an empty N: the N finishes the line "abc", it is no empty line.
-  ASSERT_TRUE(read_raw(records({{'L', "X-A: abc"}, {'N', ""}, {'N', "Subject: y"}, {'N', ""}, {'N', "body"}, {'X', ""}}),
-                       ContentNeed::kHeaders, 1000, raw, error));
+  ASSERT_TRUE(
+      read_raw(records({{'L', "X-A: abc"}, {'N', ""}, {'N', "Subject: y"}, {'N', ""}, {'N', "body"}, {'X', ""}}),
+               ContentNeed::kHeaders, 1000, raw, error));
   EXPECT_EQ(raw.text, "X-A: abc\nSubject: y\n\n");
 }
 
@@ -116,8 +123,8 @@ TEST(ContentTest, StopsAtTheLimitAndSaysSo) {
 TEST(ContentTest, RejectsARecordThatIsNotContent) {
   RawContent raw;
   std::string error;
-  EXPECT_FALSE(read_raw(records({{'N', "Subject: x"}, {'R', "a@b.example"}, {'X', ""}}), ContentNeed::kBody, 1000,
-                        raw, error));
+  EXPECT_FALSE(
+      read_raw(records({{'N', "Subject: x"}, {'R', "a@b.example"}, {'X', ""}}), ContentNeed::kBody, 1000, raw, error));
   EXPECT_EQ(error, "unexpected record type 'R' in message content at offset 12");
 }
 
@@ -223,18 +230,23 @@ TEST(MimeTest, DecodesQuotedPrintableAndConvertsTheCharset) {
             r);
   ASSERT_TRUE(r.content.parsed) << r.content.error;
   ASSERT_EQ(r.content.texts.size(), 1u);
-  EXPECT_EQ(r.content.texts[0], "Prix sp\xc3\xa9" "cial: http://spam.example/offre\n");
-  EXPECT_EQ(test(*make_body("sp\xc3\xa9" "cial"), r), Truth::kYes);
+  EXPECT_EQ(r.content.texts[0],
+            "Prix sp\xc3\xa9"
+            "cial: http://spam.example/offre\n");
+  EXPECT_EQ(test(*make_body("sp\xc3\xa9"
+                            "cial"),
+                 r),
+            Truth::kYes);
   EXPECT_EQ(test(*make_body("spam\\.example/offre"), r), Truth::kYes);  // soft line break undone
 }
 
 TEST(MimeTest, AlternativeWithTheUrlOnlyInTheHtmlPart) {
   Read r;
-  read_file(write_queue_file(mail({"Subject: alt", "MIME-Version: 1.0",
-                                   "Content-Type: multipart/alternative; boundary=\"b1\""},
-                                  {"--b1", "Content-Type: text/plain; charset=utf-8", "", "Click the link.", "--b1",
-                                   "Content-Type: text/html; charset=utf-8", "",
-                                   "<a href=\"http://html-only.example/x\">Click</a>", "--b1--"})),
+  read_file(write_queue_file(
+                mail({"Subject: alt", "MIME-Version: 1.0", "Content-Type: multipart/alternative; boundary=\"b1\""},
+                     {"--b1", "Content-Type: text/plain; charset=utf-8", "", "Click the link.", "--b1",
+                      "Content-Type: text/html; charset=utf-8", "", "<a href=\"http://html-only.example/x\">Click</a>",
+                      "--b1--"})),
             r);
   ASSERT_TRUE(r.content.parsed) << r.content.error;
   ASSERT_EQ(r.content.texts.size(), 2u);
@@ -247,14 +259,31 @@ TEST(MimeTest, AlternativeWithTheUrlOnlyInTheHtmlPart) {
 SyntheticMessage zip_message() {
   return mail({"Subject: =?UTF-8?B?R3LDtsOfZQ==?= invoice", "MIME-Version: 1.0",
                "Content-Type: multipart/mixed; boundary=\"outer\""},
-              {"This is a multi-part message.", "--outer", "Content-Type: multipart/alternative; boundary=\"inner\"", "",
-               "--inner", "Content-Type: text/plain; charset=utf-8", "", "Please see the invoice.", "--inner",
-               "Content-Type: text/html; charset=utf-8", "", "<p>Please see the invoice.</p>", "--inner--", "",
-               "--outer", "Content-Type: application/zip",
+              {"This is a multi-part message.",
+               "--outer",
+               "Content-Type: multipart/alternative; boundary=\"inner\"",
+               "",
+               "--inner",
+               "Content-Type: text/plain; charset=utf-8",
+               "",
+               "Please see the invoice.",
+               "--inner",
+               "Content-Type: text/html; charset=utf-8",
+               "",
+               "<p>Please see the invoice.</p>",
+               "--inner--",
+               "",
+               "--outer",
+               "Content-Type: application/zip",
                "Content-Disposition: attachment; filename*=UTF-8''Rechnung%20M%C3%A4rz.ZIP",
-               "Content-Transfer-Encoding: base64", "",
-               "UEsDBCBodHRwOi8vaGlkZGVuLmV4YW1wbGUvcGF5bG9hZCBpbiBhIHppcA==", "--outer",
-               "Content-Type: image/png; name=\"logo.png\"", "Content-Transfer-Encoding: base64", "", "iVBORw0KGgo=",
+               "Content-Transfer-Encoding: base64",
+               "",
+               "UEsDBCBodHRwOi8vaGlkZGVuLmV4YW1wbGUvcGF5bG9hZCBpbiBhIHppcA==",
+               "--outer",
+               "Content-Type: image/png; name=\"logo.png\"",
+               "Content-Transfer-Encoding: base64",
+               "",
+               "iVBORw0KGgo=",
                "--outer--"});
 }
 
@@ -262,7 +291,9 @@ TEST(MimeTest, NestedMultipartWithAnRfc2231NamedZip) {
   Read r;
   read_file(write_queue_file(zip_message()), r);
   ASSERT_TRUE(r.content.parsed) << r.content.error;
-  EXPECT_EQ(r.content.subject, "Gr\xc3\xb6\xc3\x9f" "e invoice");
+  EXPECT_EQ(r.content.subject,
+            "Gr\xc3\xb6\xc3\x9f"
+            "e invoice");
   ASSERT_EQ(r.content.texts.size(), 2u);
   ASSERT_EQ(r.content.attachments.size(), 2u);
   EXPECT_EQ(r.content.attachments[0].filename, "Rechnung M\xc3\xa4rz.ZIP");
@@ -314,12 +345,21 @@ struct SubjectCase {
 
 TEST(MimeTest, DecodesEncodedWordSubjects) {
   const SubjectCase cases[] = {
-      {"Q, ISO-8859-1", "Subject: =?ISO-8859-1?Q?Prix_sp=E9cial?=", "Prix sp\xc3\xa9" "cial"},
-      {"B, ISO-8859-1", "Subject: =?iso-8859-1?B?UHJpeCBzcOljaWFs?=", "Prix sp\xc3\xa9" "cial"},
-      {"Q, UTF-8", "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=", "Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln"},
-      {"B, UTF-8", "Subject: =?utf-8?b?R3LDvMOfZSBhdXMgS8O2bG4=?=", "Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln"},
+      {"Q, ISO-8859-1", "Subject: =?ISO-8859-1?Q?Prix_sp=E9cial?=",
+       "Prix sp\xc3\xa9"
+       "cial"},
+      {"B, ISO-8859-1", "Subject: =?iso-8859-1?B?UHJpeCBzcOljaWFs?=",
+       "Prix sp\xc3\xa9"
+       "cial"},
+      {"Q, UTF-8", "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=",
+       "Gr\xc3\xbc\xc3\x9f"
+       "e aus K\xc3\xb6ln"},
+      {"B, UTF-8", "Subject: =?utf-8?b?R3LDvMOfZSBhdXMgS8O2bG4=?=",
+       "Gr\xc3\xbc\xc3\x9f"
+       "e aus K\xc3\xb6ln"},
       {"two words, folded", "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\n =?UTF-8?Q?_aus_K=C3=B6ln?=",
-       "Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln"},
+       "Gr\xc3\xbc\xc3\x9f"
+       "e aus K\xc3\xb6ln"},
       {"plain", "Subject: just text", "just text"},
   };
   for (const SubjectCase& c : cases) {
@@ -346,7 +386,9 @@ TEST(MimeTest, HeadersOnlyKeepsNoBody) {
   ASSERT_TRUE(r.content.parsed) << r.content.error;
   EXPECT_TRUE(r.content.texts.empty());
   EXPECT_TRUE(r.content.attachments.empty());
-  EXPECT_EQ(r.content.subject, "Gr\xc3\xb6\xc3\x9f" "e invoice");
+  EXPECT_EQ(r.content.subject,
+            "Gr\xc3\xb6\xc3\x9f"
+            "e invoice");
 }
 
 // --- Fail closed ----------------------------------------------------------

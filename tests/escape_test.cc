@@ -19,8 +19,10 @@ TEST(EscapeTest, TextEscapesControlsAndInvalidBytes) {
   EXPECT_EQ(text_escaped("a\nb\r"), "a\\x0ab\\x0d");
   EXPECT_EQ(text_escaped("back\\slash"), "back\\\\slash");
   EXPECT_EQ(text_escaped("\xff@x"), "\\xff@x");
-  EXPECT_EQ(text_escaped("caf\xc3\xa9"), "caf\xc3\xa9");    // valid UTF-8 stays
-  EXPECT_EQ(text_escaped("\xc2\x9b" "31m"), "\\xc2\\x9b31m");  // C1 CSI escaped
+  EXPECT_EQ(text_escaped("caf\xc3\xa9"), "caf\xc3\xa9");  // valid UTF-8 stays
+  EXPECT_EQ(text_escaped("\xc2\x9b"
+                         "31m"),
+            "\\xc2\\x9b31m");  // C1 CSI escaped
 }
 
 TEST(EscapeTest, JsonIsLossless) {

@@ -8,10 +8,10 @@
 
 #include <gtest/gtest.h>
 
-#include "support/scripted_runner.h"
-
 #include <algorithm>
 #include <cstdio>
+
+#include "support/scripted_runner.h"
 
 namespace qpurge {
 namespace {
@@ -36,8 +36,7 @@ TEST(ExecuteTest, ParsesPostsupersOwnWords) {
   EXPECT_EQ(o.total, 1);
   ASSERT_EQ(o.other.size(), 1u);
   PostsuperOutput h = parse_postsuper_output(
-      "postsuper: E327EA72116: placed on hold\npostsuper: Placed on hold: 1 message\n",
-      action_info(Action::kHold));
+      "postsuper: E327EA72116: placed on hold\npostsuper: Placed on hold: 1 message\n", action_info(Action::kHold));
   EXPECT_EQ(h.done.size(), 1u);
   EXPECT_EQ(h.total, 1);
 }
@@ -313,7 +312,6 @@ TEST(ExecuteTest, ReleaseSkipsWhatIsNotOnHold) {
   EXPECT_EQ(rep.count(IdOutcome::kAlready), 2u);
   EXPECT_EQ(rep.count(IdOutcome::kDone), 1u);
 }
-
 
 TEST(ExecuteTest, GroupWhoseCopiesCannotBeSyncedIsNeverWritten) {
   ScriptedRunner runner;

@@ -2,6 +2,7 @@
 #include "qpurge/json_writer.h"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "qpurge/check.h"

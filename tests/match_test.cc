@@ -2,13 +2,12 @@
 // sender, AND/OR, mixed messages.
 #include "qpurge/match.h"
 
-#include <gtest/gtest.h>
-
-#include <boost/regex.hpp>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <boost/regex.hpp>
 
 #include "qpurge/record.h"
 #include "support/queue_writer.h"
@@ -32,9 +31,7 @@ Message parsed(const std::string& sender, const std::vector<std::string>& rcpts)
   return msg;
 }
 
-VerdictKind verdict(const Matcher& m, const Message& msg) {
-  return m.evaluate(Subject{msg, 0, 0, nullptr}).kind;
-}
+VerdictKind verdict(const Matcher& m, const Message& msg) { return m.evaluate(Subject{msg, 0, 0, nullptr}).kind; }
 
 Matcher one(const char* option, std::unique_ptr<Criterion> c) {
   Matcher m;
@@ -51,24 +48,17 @@ TEST(MatchTest, DomainPatternTable) {
     const char* domain;
     bool match;
   } cases[] = {
-      {"example.com", "example.com", true},
-      {"example.com", "EXAMPLE.COM", true},
-      {"Example.Com", "example.com", true},
-      {"example.com", "notexample.com", false},
-      {"example.com", "example.com.evil.net", false},
-      {"example.com", "sub.example.com", false},
+      {"example.com", "example.com", true},           {"example.com", "EXAMPLE.COM", true},
+      {"Example.Com", "example.com", true},           {"example.com", "notexample.com", false},
+      {"example.com", "example.com.evil.net", false}, {"example.com", "sub.example.com", false},
       {"example.com", "examplexcom", false},  // '.' is not a wildcard
-      {"example.com", "example.co", false},
-      {"example.com", "", false},
-      {".example.com", "sub.example.com", true},
-      {".example.com", "a.b.EXAMPLE.com", true},
-      {".example.com", "example.com", false},
-      {".example.com", "notexample.com", false},
+      {"example.com", "example.co", false},           {"example.com", "", false},
+      {".example.com", "sub.example.com", true},      {".example.com", "a.b.EXAMPLE.com", true},
+      {".example.com", "example.com", false},         {".example.com", "notexample.com", false},
       {".example.com", "subexample.com", false},
   };
   for (const auto& c : cases)
-    EXPECT_EQ(DomainPattern(c.pattern).matches_domain(c.domain), c.match)
-        << c.pattern << " vs " << c.domain;
+    EXPECT_EQ(DomainPattern(c.pattern).matches_domain(c.domain), c.match) << c.pattern << " vs " << c.domain;
 }
 
 TEST(MatchTest, DomainIsAfterTheLastAt) {
@@ -443,8 +433,8 @@ TEST(MatchTest, ExplainSaysUndecided) {
   Matcher m = labelled("--exclude-sender", kGivesUp, make_sender(kGivesUp, true), true);
   Verdict v = m.evaluate(Subject{msg, 0, 0, nullptr}, true);
   ASSERT_EQ(v.explain.size(), 1u);
-  EXPECT_EQ(v.explain[0], std::string("--exclude-sender ") + kGivesUp +
-                              ": undecided (the pattern gave up on this input)");
+  EXPECT_EQ(v.explain[0],
+            std::string("--exclude-sender ") + kGivesUp + ": undecided (the pattern gave up on this input)");
   Matcher r = labelled("--exclude-recipient", kGivesUp, make_recipient(kGivesUp, true), true);
   v = r.evaluate(Subject{msg, 0, 0, nullptr}, true);
   ASSERT_EQ(v.explain.size(), 1u);
@@ -456,8 +446,8 @@ TEST(MatchTest, HeaderAndReasonPatternsThatGiveUpAreUndecided) {
   std::string long_value(200, 'a');
   Message msg = smtpd_message({});
   const char* pattern = "(a*)*b";
-  Matcher header = labelled("--exclude-header", "Subject: (a*)*b",
-                            make_header(std::string("Subject: ") + pattern), true);
+  Matcher header =
+      labelled("--exclude-header", "Subject: (a*)*b", make_header(std::string("Subject: ") + pattern), true);
   SyntheticMessage synth;
   synth.arrival_time = 1;
   synth.sender = "a@b.example";
@@ -524,8 +514,8 @@ TEST(MatchTest, EmptySenderIsRefused) {
 }
 
 TEST(MatchTest, BadPrefixLengthsAreRefused) {
-  for (const char* bad : {"10.0.0.0/-1", "10.0.0.0/", "10.0.0.0/33", "10.0.0.0/+8", "10.0.0.0/0x8",
-                          "10.0.0.0/ 8", "10.0.0.0/0008", "2001:db8::/129", "2001:db8::/-0", "+10.0.0.0/8"}) {
+  for (const char* bad : {"10.0.0.0/-1", "10.0.0.0/", "10.0.0.0/33", "10.0.0.0/+8", "10.0.0.0/0x8", "10.0.0.0/ 8",
+                          "10.0.0.0/0008", "2001:db8::/129", "2001:db8::/-0", "+10.0.0.0/8"}) {
     try {
       make_client_address(bad);
       ADD_FAILURE() << bad << ": accepted";
@@ -573,8 +563,12 @@ TEST(MatchTest, AddressesMatchAsTypedOrQuoted) {
 }
 
 TEST(MatchTest, InternationalDomainsMatchInBothForms) {
-  const std::string u = "b\xc3\xbc" "cher.example";  // bücher.example
-  const std::string upper_u = "B\xc3\x9c" "CHER.example";
+  const std::string u =
+      "b\xc3\xbc"
+      "cher.example";  // bücher.example
+  const std::string upper_u =
+      "B\xc3\x9c"
+      "CHER.example";
   const std::string a = "xn--bcher-kva.example";
   struct Case {
     std::string label;
@@ -596,8 +590,7 @@ TEST(MatchTest, InternationalDomainsMatchInBothForms) {
       {"not convertible, literal", "bad\xff.example", "bad\xff.example", true},
       {"not convertible, other", "bad\xff.example", "bad.example", false},
   };
-  for (const auto& c : cases)
-    EXPECT_EQ(DomainPattern(c.pattern).matches_domain(c.domain), c.match) << c.label;
+  for (const auto& c : cases) EXPECT_EQ(DomainPattern(c.pattern).matches_domain(c.domain), c.match) << c.label;
   // Every domain criterion uses it.
   Message msg = smtpd_message({{"client_name", "mx." + a}, {"helo_name", u}});
   EXPECT_EQ(verdict_at(group("--client-name", one_of(make_client_name("." + u))), msg, 0), VerdictKind::kSelected);

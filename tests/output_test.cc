@@ -30,8 +30,9 @@ TEST(OutputTest, TextLineShowsMatchedRecipientsAndMixed) {
 TEST(OutputTest, JsonUsesPostqueueFieldNames) {
   std::string s;
   append_entry_json(s, entry("A0278A74127", "a@b", {{"x@example.com", true}}), false);
-  for (const char* f : {"\"queue_name\": \"deferred\"", "\"queue_id\": \"A0278A74127\"", "\"arrival_time\": 1000",
-                        "\"message_size\": 300", "\"sender\": \"a@b\"", "\"recipients\": [{\"address\": \"x@example.com\""})
+  for (const char* f :
+       {"\"queue_name\": \"deferred\"", "\"queue_id\": \"A0278A74127\"", "\"arrival_time\": 1000",
+        "\"message_size\": 300", "\"sender\": \"a@b\"", "\"recipients\": [{\"address\": \"x@example.com\""})
     EXPECT_NE(s.find(f), std::string::npos) << f;
   EXPECT_EQ(s.back(), '\n');
 }
@@ -39,8 +40,9 @@ TEST(OutputTest, JsonUsesPostqueueFieldNames) {
 TEST(OutputTest, ResultJsonCarriesTheDetail) {
   std::string s;
   append_result_json(s, IdResult{"deferred", "A0278A74127", IdOutcome::kNotFound, "vanished since planning"});
-  EXPECT_EQ(s, "{\"queue_name\": \"deferred\", \"queue_id\": \"A0278A74127\", \"result\": \"not_found\", "
-               "\"detail\": \"vanished since planning\"}");
+  EXPECT_EQ(s,
+            "{\"queue_name\": \"deferred\", \"queue_id\": \"A0278A74127\", \"result\": \"not_found\", "
+            "\"detail\": \"vanished since planning\"}");
 }
 
 TEST(OutputTest, AgesReadLikeAnOperatorWouldSayThem) {

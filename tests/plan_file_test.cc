@@ -3,6 +3,7 @@
 #include "qpurge/plan_file.h"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 namespace qpurge {

@@ -255,9 +255,9 @@ SyntheticMessage with_content(const std::string& sender, std::vector<std::string
 
 TEST(PlanTest, ContentSelectorsReadTheContentInTheScan) {
   TestSpool spool;
-  spool.put_message("deferred", "10278A74127",
-                    with_content("a@x.example", {"Subject: =?UTF-8?Q?Cheap_p=C3=ADlls?=", "Message-ID: <1@x>"},
-                                 {"buy now"}));
+  spool.put_message(
+      "deferred", "10278A74127",
+      with_content("a@x.example", {"Subject: =?UTF-8?Q?Cheap_p=C3=ADlls?=", "Message-ID: <1@x>"}, {"buy now"}));
   spool.put_message("deferred", "20278A74127", with_content("b@x.example", {"Subject: minutes"}, {"see you"}));
   // A Milter-edited file: its Subject is reached only through pointers.
   std::ifstream in(std::string(QPURGE_TEST_DATA) + "/queue/milter.qf", std::ios::binary);

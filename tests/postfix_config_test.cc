@@ -41,7 +41,8 @@ TEST(PostfixConfigTest, PostconfFailureSaysWhatPostconfSaid) {
   runner.result.err = "postconf: fatal: open /etc/postfix-x/main.cf: No such file or directory\r\n";
   std::string value, error;
   EXPECT_FALSE(postconf_value(runner, "/usr/sbin/postconf", "/etc/postfix-x", "queue_directory", value, error));
-  EXPECT_EQ(error, "/usr/sbin/postconf failed: postconf: fatal: open /etc/postfix-x/main.cf: No such file or directory");
+  EXPECT_EQ(error,
+            "/usr/sbin/postconf failed: postconf: fatal: open /etc/postfix-x/main.cf: No such file or directory");
 }
 
 }  // namespace

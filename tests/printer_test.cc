@@ -3,8 +3,8 @@
 #include "qpurge/printer.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace qpurge {
@@ -31,7 +31,8 @@ struct Printed {
     c.instance = instance;
     std::unique_ptr<Printer> p = make_printer(c, out, err, false);
     p->entry(hostile_entry());
-    p->result(IdResult{"deferred", "A0278A74127", IdOutcome::kFailed, "postsuper said \x07"}, action_info(Action::kDelete));
+    p->result(IdResult{"deferred", "A0278A74127", IdOutcome::kFailed, "postsuper said \x07"},
+              action_info(Action::kDelete));
     p->summary("selected 1");
     return out.str();
   }

@@ -5,7 +5,6 @@
 #include "qpurge/purge.h"
 
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
 #include <fstream>
@@ -35,8 +34,7 @@ class PurgeTest : public ::testing::Test {
     err.str("");
     return run_cli(static_cast<int>(argv.size()), argv.data(), sys, pf, out, err);
   }
-  void put(const std::string& queue, const std::string& id, const std::string& sender,
-           std::vector<std::string> rcpts) {
+  void put(const std::string& queue, const std::string& id, const std::string& sender, std::vector<std::string> rcpts) {
     spool.put_message(queue, id, testing::message(sender, std::move(rcpts)));
   }
   // Twenty deferred messages to bob@example.com, one to a@other.test.
@@ -180,7 +178,8 @@ TEST_F(PurgeTest, ViaHoldStopsWhenTheHoldQueueCannotBeScanned) {
   EXPECT_EQ(files_in("hold.aside"), 20u) << "held, and with no hold queue to scan, not deleted";
   EXPECT_EQ(pf.postsuper_runs(), 1);
   EXPECT_NE(err.str().find("stopped: cannot scan the hold queue"), std::string::npos) << err.str() << out.str();
-  EXPECT_NE(err.str().find("20 messages qpurge put on hold are still there; to release them:\n    printf '%s\\n' 10278A74127 "),
+  EXPECT_NE(err.str().find(
+                "20 messages qpurge put on hold are still there; to release them:\n    printf '%s\\n' 10278A74127 "),
             std::string::npos)
       << err.str();
   EXPECT_NE(err.str().find(" | '/usr/sbin/postsuper' -H -"), std::string::npos) << err.str();
@@ -216,9 +215,9 @@ TEST_F(PurgeTest, AppliedPlanNamesItsActionInThePrompt) {
 TEST_F(PurgeTest, EveryActingModeHasADryRunTwin) {
   fill();
   const std::vector<std::vector<std::string>> modes = {
-      {"--action", "delete"}, {"--action", "hold"},   {"--action", "release"},     {"--action", "requeue"},
-      {"--action", "expire"}, {"--via-hold"},         {"--max", "100", "--yes"},   {"--mixed", "include"},
-      {"--format", "json"},   {"--format", "ids"},    {"--batch-size", "1"}};
+      {"--action", "delete"}, {"--action", "hold"}, {"--action", "release"},   {"--action", "requeue"},
+      {"--action", "expire"}, {"--via-hold"},       {"--max", "100", "--yes"}, {"--mixed", "include"},
+      {"--format", "json"},   {"--format", "ids"},  {"--batch-size", "1"}};
   for (const auto& mode : modes) {
     std::vector<std::string> words = {"--all", "--dry-run"};
     words.insert(words.end(), mode.begin(), mode.end());
@@ -324,8 +323,9 @@ class InstancesTest : public PurgeTest {
   void SetUp() override {
     pf.spools["/etc/postfix"] = spool.root();
     pf.spools["/etc/postfix-out"] = second.root();
-    pf.postmulti_output = "-               -               y         /etc/postfix\n"
-                          "postfix-out     mta             y         /etc/postfix-out\n";
+    pf.postmulti_output =
+        "-               -               y         /etc/postfix\n"
+        "postfix-out     mta             y         /etc/postfix-out\n";
   }
   TestSpool second;
 };
@@ -363,9 +363,10 @@ TEST_F(InstancesTest, EveryFormatNamesTheInstance) {
   EXPECT_EQ(out.str().rfind("{\"instance\": \"default\", ", 0), 0u) << out.str();
   EXPECT_EQ(run({"--all-instances", "--domain", "example.com", "--action", "hold", "--yes", "--format", "json"}),
             kExitDone);
-  EXPECT_NE(out.str().find("{\"instance\": \"postfix-out\", \"queue_name\": \"deferred\", \"queue_id\": \"40278A74127\", "
-                           "\"result\": \"done\"}"),
-            std::string::npos)
+  EXPECT_NE(
+      out.str().find("{\"instance\": \"postfix-out\", \"queue_name\": \"deferred\", \"queue_id\": \"40278A74127\", "
+                     "\"result\": \"done\"}"),
+      std::string::npos)
       << out.str();
 }
 

@@ -83,9 +83,9 @@ TEST(QshapeTableTest, SenderModeAndParents) {
   ShapeTable q = table(p);
   q.add(kNow, "a@b", {"x@a.mx.example.com", "y@b.mx.example.com", "z@c.example.com"});
   s = q.render_text();
-  EXPECT_NE(s.find(" .mx.example.com  2"), std::string::npos) << s;   // two children
-  EXPECT_NE(s.find(" .example.com  3"), std::string::npos) << s;      // .mx and c
-  EXPECT_EQ(s.find(" .com "), std::string::npos) << s;                // a TLD is never a parent
+  EXPECT_NE(s.find(" .mx.example.com  2"), std::string::npos) << s;  // two children
+  EXPECT_NE(s.find(" .example.com  3"), std::string::npos) << s;     // .mx and c
+  EXPECT_EQ(s.find(" .com "), std::string::npos) << s;               // a TLD is never a parent
 }
 
 TEST(QshapeTableTest, LongNamesAreCutFromTheLeft) {
@@ -105,8 +105,9 @@ TEST(QshapeTableTest, NotShownByQshapeIsCountedApart) {
   t.add(kNow, "a@b", {"r@x"}, qshape_skip_reason(0100700, 'C', 'L', 1));
   t.add(kNow, "a@b", {}, qshape_skip_reason(0100700, 'C', 'T', 0));
   EXPECT_EQ(t.render_text(), table().render_text());
-  EXPECT_EQ(t.note(), "(3 messages not shown by qshape: 1 force-expired, 1 no pending recipient, "
-                      "1 second record not the arrival time)");
+  EXPECT_EQ(t.note(),
+            "(3 messages not shown by qshape: 1 force-expired, 1 no pending recipient, "
+            "1 second record not the arrival time)");
   EXPECT_EQ(qshape_skip_reason(0100700, 'C', 'T', 1), "");
   EXPECT_EQ(qshape_skip_reason(0100755, 'C', 'T', 1), "mode 0755");
   EXPECT_EQ(qshape_skip_reason(0100744, 'T', 'S', 1), "maildrop file");
@@ -129,7 +130,10 @@ TEST(QshapeTableTest, JsonDocumentIsExact) {
   o.buckets = 3;
   o.linear = true;
   ShapeTable t = table(o);
-  t.add(kNow, "a@b", {"r@example.com", "x@\xff" "bad.example"});
+  t.add(kNow, "a@b",
+        {"r@example.com",
+         "x@\xff"
+         "bad.example"});
   t.add(kNow - 600, "a@b", {"s@Example.COM"});
   t.add(kNow, "a@b", {"r@x"}, qshape_skip_reason(0100710, 'C', 'T', 1));
   t.add(kNow, "a@b", {}, qshape_skip_reason(0100700, 'C', 'T', 0));

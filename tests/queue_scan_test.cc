@@ -3,10 +3,9 @@
 #include "qpurge/queue_scan.h"
 
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-
-#include <pwd.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -29,8 +28,7 @@ struct Seen {
   ScanStats stats;
 };
 
-Seen scan(const TestSpool& spool, std::vector<std::string> queues, unsigned threads = 2,
-          const ScanSys* sys = nullptr) {
+Seen scan(const TestSpool& spool, std::vector<std::string> queues, unsigned threads = 2, const ScanSys* sys = nullptr) {
   Seen seen;
   ScanOptions opt;
   opt.queue_directory = spool.root();
@@ -57,8 +55,8 @@ TEST(QueueScanTest, WalksHashedDirectoriesInPostfixOrder) {
   spool.put_message("incoming", "20278A74127", message("c@x", {"r@y"}));
   spool.put_message("hold", "30278A74127", message("d@x", {"r@y"}));
   Seen s = scan(spool, {"hold", "deferred", "incoming"});
-  std::vector<std::string> want = {"incoming/20278A74127:0", "deferred/1/10278A74127:0",
-                                   "deferred/B/B0278A74127:0", "hold/30278A74127:0"};
+  std::vector<std::string> want = {"incoming/20278A74127:0", "deferred/1/10278A74127:0", "deferred/B/B0278A74127:0",
+                                   "hold/30278A74127:0"};
   EXPECT_EQ(s.order, want);
   EXPECT_EQ(s.stats.messages, 4u);
 }
@@ -186,8 +184,7 @@ bool scan_fails(const TestSpool& spool, std::vector<std::string> queues, unsigne
   ScanStats stats;
   consumed = 0;
   return scan_queues(
-      opt, [](const FileInfo&, const Message&) { return std::any(); }, [&](ScanRecord&) { ++consumed; }, stats,
-      error);
+      opt, [](const FileInfo&, const Message&) { return std::any(); }, [&](ScanRecord&) { ++consumed; }, stats, error);
 }
 
 TEST(QueueScanTest, PermissionDeniedOnAQueueIsFatal) {
@@ -221,7 +218,8 @@ std::thread spawn_limited(std::function<void()> body) {
     started = 0;
     return {};
   }
-  if (started.fetch_add(1) >= 3) throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again));
+  if (started.fetch_add(1) >= 3)
+    throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again));
   return std::thread(std::move(body));
 }
 

@@ -19,10 +19,10 @@
 namespace qpurge {
 namespace {
 
-const char* const kCases[] = {"plain", "sendmail_t", "null_sender", "bounce", "done_rcpt", "hold",
-                              "expired", "milter", "redirect", "bcc", "content_filter", "large",
-                              "sasl", "maildrop", "long_id", "content_filter_main", "dup_rcpt",
-                              "utf8"};
+const char* const kCases[] = {
+    "plain",    "sendmail_t", "null_sender",    "bounce", "done_rcpt", "hold",     "expired", "milter",
+    "redirect", "bcc",        "content_filter", "large",  "sasl",      "maildrop", "long_id", "content_filter_main",
+    "dup_rcpt", "utf8"};
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

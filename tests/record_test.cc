@@ -47,7 +47,10 @@ TEST(RecordTest, RejectsEofInsideLengthAndPayload) {
   Record r;
   EXPECT_EQ(reader.read(0, r), RecordStatus::kError);
   EXPECT_NE(reader.error().find("premature end of file"), std::string::npos);
-  MemorySource b(std::string_view("N\x05" "abc", 5));
+  MemorySource b(
+      std::string_view("N\x05"
+                       "abc",
+                       5));
   reader.reset(&b);
   EXPECT_EQ(reader.read(0, r), RecordStatus::kError);
   EXPECT_NE(reader.error().find("premature end of file"), std::string::npos);

@@ -87,8 +87,8 @@ class FakePostsuper : public CommandRunner {
 // An archive run written as archive.h writes it, by hand.
 class ArchiveRun {
  public:
-  ArchiveRun(const std::string& archive_dir, const std::string& name, const std::string& host, const std::string& queue_dir,
-      std::int64_t created = 1795344000)
+  ArchiveRun(const std::string& archive_dir, const std::string& name, const std::string& host,
+             const std::string& queue_dir, std::int64_t created = 1795344000)
       : dir_(archive_dir + "/" + name) {
     fs::create_directories(dir_);
     manifest_ = "{\"record\": \"run\", \"version\": 1, \"created\": " + std::to_string(created) + ", \"host\": \"" +
@@ -415,8 +415,9 @@ TEST(ManifestTest, TornLastLineIsAnErrorNamingTheLine) {
   EXPECT_FALSE(read_manifest(run.dir(), m, error));
   EXPECT_EQ(error, run.dir() + "/manifest.jsonl:4: not JSON");
 
-  spit(run.dir() + "/manifest.jsonl",
-       text + "{\"record\": \"outcome\", \"queue_id\": \"77777ABC\", \"queue_name\": \"hold\", \"result\": \"done\"}\n");
+  spit(
+      run.dir() + "/manifest.jsonl",
+      text + "{\"record\": \"outcome\", \"queue_id\": \"77777ABC\", \"queue_name\": \"hold\", \"result\": \"done\"}\n");
   EXPECT_FALSE(read_manifest(run.dir(), m, error));
   EXPECT_EQ(error, run.dir() + "/manifest.jsonl:4: \"outcome\" record for 77777ABC, which is not archived");
 
@@ -447,7 +448,7 @@ TEST(ArchiveRunsTest, ListsRunsOldestFirstWithBrokenOnesNoted) {
   ArchiveRun older(dir.root(), "20261101T000000Z-mx-aaa", "mx", "/var/spool/postfix", 1793491200);
   older.finish();
   fs::create_directories(dir.root() + "/20261110T000000Z-mx-ccc");  // no manifest
-  fs::create_directories(dir.root() + "/lost+found");                // not a run
+  fs::create_directories(dir.root() + "/lost+found");               // not a run
 
   std::vector<ArchiveRunInfo> runs;
   std::string error;

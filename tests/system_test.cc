@@ -2,12 +2,12 @@
 // a symlink and never leaves half a file.
 #include "qpurge/system.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <gtest/gtest.h>
 #include <sstream>
 
 namespace qpurge {

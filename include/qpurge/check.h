@@ -14,10 +14,9 @@ class InternalError : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
-#define QPURGE_CHECK(cond)                                                                              \
-  do {                                                                                                  \
-    if (!(cond))                                                                                        \
-      throw ::qpurge::InternalError(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " #cond); \
+#define QPURGE_CHECK(cond)                                                                                           \
+  do {                                                                                                               \
+    if (!(cond)) throw ::qpurge::InternalError(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " #cond); \
   } while (0)
 
 }  // namespace qpurge

@@ -74,8 +74,8 @@ struct RunConfig {
   unsigned threads = 0;  // 0: one per core
 
   // Archive and restore.
-  std::string archive_dir;   // --archive, --archives, --prune-archives
-  std::string restore_run;   // --restore RUNDIR
+  std::string archive_dir;  // --archive, --archives, --prune-archives
+  std::string restore_run;  // --restore RUNDIR
   std::string restore_to = "hold";
   bool force_other_instance = false;
   std::int64_t prune_older_than = 0;  // seconds

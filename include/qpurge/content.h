@@ -48,8 +48,8 @@ struct RawContent {
 // (Message::content_offset), into `out`. `need` must not be kNone.
 // `reader` must already be reset() to `source` and may be the one the
 // queue file is being parsed with.
-bool read_content(ByteSource& source, RecordReader& reader, std::uint64_t start, ContentNeed need,
-                  std::size_t limit, RawContent& out, std::string& error);
+bool read_content(ByteSource& source, RecordReader& reader, std::uint64_t start, ContentNeed need, std::size_t limit,
+                  RawContent& out, std::string& error);
 
 }  // namespace qpurge
 

@@ -39,11 +39,11 @@ enum class Action { kDelete, kHold, kRelease, kRequeue, kExpire };
 
 struct ActionInfo {
   Action action;
-  std::string_view name;      // "delete"
-  std::string_view flag;      // "-d"
-  std::string_view per_id;    // "removed", as in "ID: removed"
-  std::string_view total;     // "Deleted", as in "Deleted: 3 messages"
-  std::string_view past;      // "removed", for qpurge's own report
+  std::string_view name;    // "delete"
+  std::string_view flag;    // "-d"
+  std::string_view per_id;  // "removed", as in "ID: removed"
+  std::string_view total;   // "Deleted", as in "Deleted: 3 messages"
+  std::string_view past;    // "removed", for qpurge's own report
 };
 
 const ActionInfo& action_info(Action a);
@@ -64,7 +64,7 @@ struct IdResult {
 
 struct ExecOptions {
   std::string postsuper;
-  std::string config_dir;  // passed as -c when not empty
+  std::string config_dir;          // passed as -c when not empty
   std::size_t batch_size = 10000;  // IDs per postsuper run
   Action action = Action::kDelete;
   const std::atomic<bool>* stop = nullptr;
@@ -97,9 +97,8 @@ struct ExecReport {
 using Verify = std::function<Verification(const PlanEntry&)>;
 using ExecProgress = std::function<void(std::size_t handed_over, std::size_t done)>;
 
-ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options,
-                        const std::vector<PlanEntry>& plan, const Verify& verify,
-                        const ExecProgress& progress = {});
+ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options, const std::vector<PlanEntry>& plan,
+                        const Verify& verify, const ExecProgress& progress = {});
 
 // Parses postsuper's output for one batch: the IDs it reported as done
 // (among `sent`), its total, and lines that were neither.

@@ -78,13 +78,13 @@ class Criterion {
   virtual Side side() const = 0;
   virtual Truth test_message(const Subject&) const { return Truth::kNo; }
   virtual Truth test_recipient(const Subject&, std::size_t) const { return Truth::kNo; }
-  virtual bool needs_reasons() const { return false; }  // Subject::reasons
-  virtual bool needs_headers() const { return false; }  // Message::headers
+  virtual bool needs_reasons() const { return false; }                      // Subject::reasons
+  virtual bool needs_headers() const { return false; }                      // Message::headers
   virtual ContentNeed needs_content() const { return ContentNeed::kNone; }  // Subject::content
 };
 
 struct CriterionGroup {
-  std::string option;  // "--domain", for --explain
+  std::string option;               // "--domain", for --explain
   std::vector<std::string> values;  // values[i] typed for alternatives[i]
   std::vector<std::unique_ptr<Criterion>> alternatives;
   bool exclude = false;
@@ -99,9 +99,7 @@ class DomainPattern {
  public:
   explicit DomainPattern(std::string_view pattern);  // throws std::invalid_argument
   bool matches_domain(std::string_view domain) const;
-  bool matches_address(std::string_view address) const {
-    return matches_domain(address_domain(address));
-  }
+  bool matches_address(std::string_view address) const { return matches_domain(address_domain(address)); }
 
  private:
   bool matches_form(std::string_view domain) const;

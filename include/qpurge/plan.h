@@ -46,7 +46,7 @@ struct PlanEntry {
   std::int64_t arrival_time = 0;
   std::int64_t message_size = 0;  // as postqueue -j reports it
   bool forced_expire = false;
-  std::string sender;  // empty = null sender
+  std::string sender;                     // empty = null sender
   std::vector<PlanRecipient> recipients;  // pending
   // Filled only with PlanOptions::detail:
   std::vector<PlanRecipient> done;
@@ -77,9 +77,9 @@ PlanEntry make_plan_entry(const FileInfo& info, const Message& msg, const Verdic
 
 struct PlanOptions {
   MixedPolicy mixed = MixedPolicy::kSkip;
-  bool explain = false;        // keep Verdict::explain, and report skipped mixed messages
-  bool detail = false;         // done/canceled recipients and attributes in entries
-  std::int64_t now = 0;        // reference time for age criteria (0: time(nullptr))
+  bool explain = false;  // keep Verdict::explain, and report skipped mixed messages
+  bool detail = false;   // done/canceled recipients and attributes in entries
+  std::int64_t now = 0;  // reference time for age criteria (0: time(nullptr))
   // Content criteria (Matcher::needs_content()): the raw content read from
   // each file at most, and the decoded text kept at most (--body-limit). A
   // criterion that finds nothing in a content cut by either is undecided.
@@ -106,9 +106,9 @@ class PlanSink {
  public:
   virtual ~PlanSink() = default;
   virtual void on_entry(PlanEntry&& entry) = 0;
-  virtual void on_mixed_skipped(PlanEntry&&) {}  // only with PlanOptions::explain
+  virtual void on_mixed_skipped(PlanEntry&&) {}           // only with PlanOptions::explain
   virtual void on_problem(const ScanRecord& record) = 0;  // unreadable, not regular, bad dir
-  virtual void on_file() {}  // every file, for progress
+  virtual void on_file() {}                               // every file, for progress
   // A message whose content a criterion needed could not be read or parsed
   // as MIME (`what`, e.g. "multipart without a boundary: mixed"): content
   // criteria were undecided for it. For a "path: what" warning.
@@ -116,13 +116,13 @@ class PlanSink {
 };
 
 // Returns false with `error` set when the queue directory cannot be read.
-bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptions& options,
-                PlanSink& sink, PlanCounts& counts, std::string& error);
+bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptions& options, PlanSink& sink,
+                PlanCounts& counts, std::string& error);
 
 // Re-reads one planned file and checks that it is the same message (inode,
 // arrival time, sender) and still selected.
 Verification reverify(QueueFileRereader& files, const std::string& queue_directory, const PlanEntry& entry,
-                     const Matcher& matcher, const PlanOptions& options);
+                      const Matcher& matcher, const PlanOptions& options);
 
 }  // namespace qpurge
 

@@ -43,9 +43,7 @@ struct PlanHeader {
 };
 
 std::string plan_to_json(const PlanHeader& header, const std::vector<PlanEntry>& entries);
-bool load_plan(const std::string& text, PlanHeader& header, std::vector<PlanEntry>& entries,
-               std::string& error);
-
+bool load_plan(const std::string& text, PlanHeader& header, std::vector<PlanEntry>& entries, std::string& error);
 
 }  // namespace qpurge
 

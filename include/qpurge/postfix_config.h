@@ -22,9 +22,8 @@ std::vector<std::string> postfix_argv(const std::string& program, const std::str
 
 // Returns the value of one main.cf parameter (postconf -h), or false with
 // `error` set ("postconf: ..." with what postconf said).
-bool postconf_value(CommandRunner& runner, const std::string& postconf,
-                    const std::string& config_dir, const std::string& parameter,
-                    std::string& value, std::string& error);
+bool postconf_value(CommandRunner& runner, const std::string& postconf, const std::string& config_dir,
+                    const std::string& parameter, std::string& value, std::string& error);
 
 // True when both paths name the same existing directory.
 bool same_directory(const std::string& a, const std::string& b);

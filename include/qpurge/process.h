@@ -16,13 +16,13 @@
 namespace qpurge {
 
 struct CommandResult {
-  bool started = false;     // false: exec failed; see error
-  bool exited = false;      // exited normally (else killed by a signal)
-  int exit_status = 0;      // when exited
-  int signal = 0;           // when killed
-  std::string out;          // standard output
-  std::string err;          // standard error
-  std::string error;        // why it could not be run
+  bool started = false;  // false: exec failed; see error
+  bool exited = false;   // exited normally (else killed by a signal)
+  int exit_status = 0;   // when exited
+  int signal = 0;        // when killed
+  std::string out;       // standard output
+  std::string err;       // standard error
+  std::string error;     // why it could not be run
 };
 
 // A command that is running: its standard input is written piece by piece

@@ -30,14 +30,14 @@
 namespace qpurge {
 
 struct ShapeOptions {
-  bool senders = false;     // qshape -s
-  int buckets = 10;         // -b (ignored unless > 0)
-  int bucket_minutes = 5;   // -t (ignored unless > 0)
-  bool linear = false;      // -l
-  bool parents = false;     // -p
-  int min_subdomains = 5;   // -m (ignored unless > 0)
-  int width = 80;           // -w (ignored unless > 80)
-  std::int64_t now = 0;     // qshape's time()
+  bool senders = false;    // qshape -s
+  int buckets = 10;        // -b (ignored unless > 0)
+  int bucket_minutes = 5;  // -t (ignored unless > 0)
+  bool linear = false;     // -l
+  bool parents = false;    // -p
+  int min_subdomains = 5;  // -m (ignored unless > 0)
+  int width = 80;          // -w (ignored unless > 80)
+  std::int64_t now = 0;    // qshape's time()
 };
 
 // Why qshape would not show a message; "" when it would.
@@ -50,8 +50,8 @@ class ShapeTable {
   explicit ShapeTable(const ShapeOptions& options);
 
   // One message. `skip` is qshape_skip_reason() for it.
-  void add(std::int64_t arrival_time, std::string_view sender,
-           const std::vector<std::string_view>& recipients, const std::string& skip = "");
+  void add(std::int64_t arrival_time, std::string_view sender, const std::vector<std::string_view>& recipients,
+           const std::string& skip = "");
 
   // The table as qshape prints it when stdout is not a terminal.
   std::string render_text() const;

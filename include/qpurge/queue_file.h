@@ -44,10 +44,10 @@ struct Span {
 };
 
 struct Recipient {
-  Span address;         // the R (or D, /) payload: the rewritten recipient
-  Span original;        // the preceding O record, if any
-  Span dsn_orig_rcpt;   // the preceding A dsn_orig_rcpt / o record, if any
-  int notify_flags = 0; // the preceding A notify_flags / n record, 0 if none
+  Span address;              // the R (or D, /) payload: the rewritten recipient
+  Span original;             // the preceding O record, if any
+  Span dsn_orig_rcpt;        // the preceding A dsn_orig_rcpt / o record, if any
+  int notify_flags = 0;      // the preceding A notify_flags / n record, 0 if none
   std::uint64_t offset = 0;  // file offset of the R record (joins the defer log)
   bool has_original = false;
 };
@@ -85,7 +85,7 @@ class Message {
   std::int64_t arrival_usec = 0;
 
   bool has_sender = false;
-  Span sender;  // empty = null sender
+  Span sender;                        // empty = null sender
   std::vector<Recipient> recipients;  // pending (R)
   std::vector<Recipient> done;        // D
   std::vector<Recipient> canceled;    // /
@@ -95,7 +95,7 @@ class Message {
   Span redirect_to;
   bool has_redirect = false;
   std::int64_t warning_time = 0;
-  std::uint64_t end_offset = 0;  // offset of the E record
+  std::uint64_t end_offset = 0;      // offset of the E record
   std::uint64_t content_offset = 0;  // just past the M record (0: none read yet)
   // Only with ParseOptions::content: the content as read (has_content), or
   // why it could not be read (content_error).
@@ -116,8 +116,8 @@ class Message {
 };
 
 struct ParseOptions {
-  bool headers = false;  // also collect the message header lines (costs a read of them)
-  ContentNeed content = ContentNeed::kNone;   // also read the raw content (content.h)
+  bool headers = false;                              // also collect the message header lines (costs a read of them)
+  ContentNeed content = ContentNeed::kNone;          // also read the raw content (content.h)
   std::size_t content_limit = kDefaultContentLimit;  // bytes of it at most
 };
 

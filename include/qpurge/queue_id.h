@@ -33,8 +33,7 @@ std::optional<std::uint32_t> queue_id_microseconds(std::string_view id);
 std::optional<std::uint64_t> queue_id_inode(std::string_view id);
 
 // The queues postsuper acts on, in the order Postfix scans them.
-inline constexpr std::string_view kMessageQueues[] = {"maildrop", "incoming", "active",
-                                                      "deferred", "hold"};
+inline constexpr std::string_view kMessageQueues[] = {"maildrop", "incoming", "active", "deferred", "hold"};
 bool is_message_queue(std::string_view name);
 
 }  // namespace qpurge

@@ -40,18 +40,18 @@
 namespace qpurge {
 
 enum class FileStatus {
-  kMessage,     // complete and parsed; the evaluator ran
-  kInProgress,  // owner mode bits not all set: still being written
-  kUnreadable,  // does not parse cleanly, or cannot be opened or read
-  kNotRegular,  // symlink, FIFO, socket, directory... where a queue file should be
-  kVanished,    // gone between listing and opening (delivered, moved)
+  kMessage,       // complete and parsed; the evaluator ran
+  kInProgress,    // owner mode bits not all set: still being written
+  kUnreadable,    // does not parse cleanly, or cannot be opened or read
+  kNotRegular,    // symlink, FIFO, socket, directory... where a queue file should be
+  kVanished,      // gone between listing and opening (delivered, moved)
   kBadDirectory,  // a queue subdirectory that cannot be read
 };
 
 struct FileInfo {
-  std::string_view queue;           // one of kMessageQueues
+  std::string_view queue;                  // one of kMessageQueues
   std::shared_ptr<const std::string> dir;  // directory relative to the queue directory
-  std::string id;                   // file name = queue ID
+  std::string id;                          // file name = queue ID
   std::uint64_t inode = 0;
   std::uint64_t device = 0;
   std::uint64_t file_size = 0;
@@ -87,7 +87,7 @@ struct ScanOptions {
   std::vector<std::string> queues;  // subset of kMessageQueues; scanned in Postfix order
   unsigned threads = 0;             // 0: one per core; at most kMaxScanThreads
   ParseOptions parse;
-  const ScanSys* sys = nullptr;     // nullptr: the real ones
+  const ScanSys* sys = nullptr;  // nullptr: the real ones
 };
 
 struct ScanStats {
@@ -111,8 +111,8 @@ using Consumer = std::function<void(ScanRecord&)>;
 // "/var/spool/postfix/deferred: Permission denied: run as root or as the
 // mail_owner (postfix)" or "cannot start scan thread 5 of 16: Resource
 // temporarily unavailable".
-bool scan_queues(const ScanOptions& options, const Evaluator& evaluate, const Consumer& consume,
-                 ScanStats& stats, std::string& error);
+bool scan_queues(const ScanOptions& options, const Evaluator& evaluate, const Consumer& consume, ScanStats& stats,
+                 std::string& error);
 
 // What re-reading a planned file right before acting found: the same
 // message, still selected (kSame); no file any more (kVanished); or a file

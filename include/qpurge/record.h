@@ -61,7 +61,7 @@ inline constexpr std::string_view kContentTypes = "XLNw";
 inline constexpr std::string_view kExtractedTypes = "EDRO/PreAFIL>Kon";
 
 // Limits applied to every file (distrust every byte).
-inline constexpr std::size_t kMaxRecordLength = 1 << 20;     // payload bytes outside content
+inline constexpr std::size_t kMaxRecordLength = 1 << 20;      // payload bytes outside content
 inline constexpr std::size_t kMaxRecordsPerFile = 4'000'000;  // logical records read
 inline constexpr int kMaxReverseJumps = 10'000;               // as Postfix REVERSE_JUMP_LIMIT
 

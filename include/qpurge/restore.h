@@ -170,8 +170,8 @@ bool list_archive_runs(const std::string& archive_dir, std::vector<ArchiveRunInf
 // dry_run: the paths that would go; nothing is removed). Returns false with
 // `error` when archive_dir cannot be read or a run could not be removed
 // (the others are still pruned).
-bool prune_archive_runs(const std::string& archive_dir, std::int64_t older_than_seconds, std::int64_t now,
-                        bool dry_run, std::vector<std::string>& removed, std::string& error);
+bool prune_archive_runs(const std::string& archive_dir, std::int64_t older_than_seconds, std::int64_t now, bool dry_run,
+                        std::vector<std::string>& removed, std::string& error);
 
 }  // namespace qpurge
 

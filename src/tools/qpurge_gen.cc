@@ -74,14 +74,13 @@ constexpr char kSelectedDomain[] = "example.com";
 // Names a grep for "example.com", or a careless domain match, confuses with
 // the selected domain.
 constexpr const char* kLookalikes[] = {
-    "notexample.com", "sub.example.com", "example.com.evil.net", "example.co", "example.org",
-    "mail.example.com", "example.community", "myexample.com",
+    "notexample.com", "sub.example.com",  "example.com.evil.net", "example.co",
+    "example.org",    "mail.example.com", "example.community",    "myexample.com",
 };
 
 constexpr const char* kTlds[] = {".com", ".net", ".org", ".de", ".co.uk", ".io"};
 
-constexpr const char* kReason =
-    "delivery temporarily suspended: connect to 127.0.0.1[127.0.0.1]:9: Connection refused";
+constexpr const char* kReason = "delivery temporarily suspended: connect to 127.0.0.1[127.0.0.1]:9: Connection refused";
 
 struct Options {
   std::string spool;
@@ -124,7 +123,8 @@ long parse_long(const std::string& opt, const std::string& v, long min) {
   char* end = nullptr;
   errno = 0;
   const long long n = std::strtoll(v.c_str(), &end, 10);
-  if (v.empty() || *end || errno || n < min) bad_option(opt + ": not a whole number >= " + std::to_string(min) + ": " + v);
+  if (v.empty() || *end || errno || n < min)
+    bad_option(opt + ": not a whole number >= " + std::to_string(min) + ": " + v);
   return static_cast<long>(n);
 }
 
@@ -139,15 +139,24 @@ Options parse_options(int argc, char** argv) {
     }
     if (i + 1 >= argc) bad_option(a.rfind("--", 0) == 0 ? a + " needs a value" : "unexpected argument: " + a);
     const std::string v = argv[++i];
-    if (a == "--spool") o.spool = v;
-    else if (a == "--queue") o.queue = v;
-    else if (a == "--count") o.count = parse_long(a, v, 1);
-    else if (a == "--seed") o.seed = static_cast<std::uint64_t>(parse_long(a, v, 0));
-    else if (a == "--large-every") o.large_every = parse_long(a, v, 0);
-    else if (a == "--large-size") o.large_size = parse_long(a, v, 0);
-    else if (a == "--now") o.now = parse_long(a, v, 1);
-    else if (a == "--max-age") o.max_age = parse_long(a, v, 0);
-    else if (a == "--manifest") o.manifest = v;
+    if (a == "--spool")
+      o.spool = v;
+    else if (a == "--queue")
+      o.queue = v;
+    else if (a == "--count")
+      o.count = parse_long(a, v, 1);
+    else if (a == "--seed")
+      o.seed = static_cast<std::uint64_t>(parse_long(a, v, 0));
+    else if (a == "--large-every")
+      o.large_every = parse_long(a, v, 0);
+    else if (a == "--large-size")
+      o.large_size = parse_long(a, v, 0);
+    else if (a == "--now")
+      o.now = parse_long(a, v, 1);
+    else if (a == "--max-age")
+      o.max_age = parse_long(a, v, 0);
+    else if (a == "--manifest")
+      o.manifest = v;
     else if (a == "--select-fraction") {
       char* end = nullptr;
       o.select_fraction = std::strtod(v.c_str(), &end);
@@ -219,9 +228,12 @@ class Generator {
     const int nrcpt = 1 + static_cast<int>(rnd_() % 3);
     for (int r = 0; r < nrcpt; ++r) {
       std::string domain;
-      if (selected) domain = kSelectedDomain;
-      else if (rnd_() % 4 == 0) domain = kLookalikes[rnd_() % std::size(kLookalikes)];
-      else domain = pick_other();
+      if (selected)
+        domain = kSelectedDomain;
+      else if (rnd_() % 4 == 0)
+        domain = kLookalikes[rnd_() % std::size(kLookalikes)];
+      else
+        domain = pick_other();
       const std::string address = pick_user() + std::to_string(r) + "@" + domain;
       m.recipients.push_back({address, "", false});
     }
@@ -242,7 +254,8 @@ class Generator {
     };
     m.body_lines = {"Hello,", "", "This body mentions example.com, sub.example.com and notexample.com, as spam does."};
     const bool large = o_.large_every > 0 && n % o_.large_every == o_.large_every - 1;
-    const long lines = large ? o_.large_size / static_cast<long>(body_line_.size() + 2) : 3 + static_cast<long>(rnd_() % 12);
+    const long lines =
+        large ? o_.large_size / static_cast<long>(body_line_.size() + 2) : 3 + static_cast<long>(rnd_() % 12);
     for (long b = 0; b < lines; ++b) m.body_lines.push_back(body_line_);
     m.body_lines.push_back("-- ");
     m.body_lines.push_back("the sender");
@@ -250,8 +263,8 @@ class Generator {
   }
 
  private:
-  static constexpr const char* kNames[] = {"acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne",
-                                           "wonka", "tyrell", "cyberdyne"};
+  static constexpr const char* kNames[] = {"acme",  "globex", "initech", "umbrella", "hooli",
+                                           "stark", "wayne",  "wonka",   "tyrell",   "cyberdyne"};
   static constexpr std::size_t kNamesCount = std::size(kNames);
 
   std::string pick_other() { return others_[rnd_() % others_.size()]; }
@@ -392,8 +405,8 @@ std::string rename_to_id(const std::string& tmp, ino_t ino, const Spool& spool, 
   return id;
 }
 
-void write_defer_log(const Spool& spool, const std::string& id, const Owner& owner,
-                     const qpurge::SyntheticMessage& m, const Layout& layout) {
+void write_defer_log(const Spool& spool, const std::string& id, const Owner& owner, const qpurge::SyntheticMessage& m,
+                     const Layout& layout) {
   const std::string log_path = spool.ddir + "/" + id[0] + "/" + id;
   const int lfd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (lfd < 0) die(log_path, "open");
@@ -461,7 +474,7 @@ int main(int argc, char** argv) {
   const long selected_count = generate(o, spool, owner, manifest);
   if (manifest && std::fclose(manifest) != 0) die(o.manifest, "close");
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("qpurge-gen: %ld messages (%ld selected) in %s in %.1f s\n", o.count, selected_count,
-              spool.qdir.c_str(), secs);
+  std::printf("qpurge-gen: %ld messages (%ld selected) in %s in %.1f s\n", o.count, selected_count, spool.qdir.c_str(),
+              secs);
   return 0;
 }

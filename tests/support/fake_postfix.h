@@ -31,7 +31,7 @@ class FakePostfix : public CommandRunner {
     std::string input;
   };
   std::map<std::string, std::string> spools;  // config dir ("" = default) -> queue directory
-  std::string postmulti_output;                // what postmulti -l prints
+  std::string postmulti_output;               // what postmulti -l prints
   std::vector<Call> calls;
   std::string program_name = "postsuper";  // the prefix postsuper's lines carry
   int kill_on_run = 0;                     // the Nth postsuper run (1-based) is killed after its first ID
@@ -97,8 +97,10 @@ class FakePostfix : public CommandRunner {
       return;
     }
     static const std::map<std::string, std::pair<std::string, std::string>> kWords = {
-        {"-d", {"removed", "Deleted"}}, {"-h", {"placed on hold", "Placed on hold"}},
-        {"-H", {"released from hold", "Released from hold"}}, {"-r", {"requeued", "Requeued"}},
+        {"-d", {"removed", "Deleted"}},
+        {"-h", {"placed on hold", "Placed on hold"}},
+        {"-H", {"released from hold", "Released from hold"}},
+        {"-r", {"requeued", "Requeued"}},
         {"-e", {"expired", "Force-expired"}}};
     const auto& [per_id, total] = kWords.at(flag);
     const std::string root = spools.at(config);
@@ -132,7 +134,8 @@ class FakePostfix : public CommandRunner {
       for (const fs::path& f : files) {
         std::string name = f.filename();
         char hex[32];
-        std::snprintf(hex, sizeof hex, "%llX", static_cast<unsigned long long>(fs::status(f).type() == fs::file_type::regular ? inode(f) : 0));
+        std::snprintf(hex, sizeof hex, "%llX",
+                      static_cast<unsigned long long>(fs::status(f).type() == fs::file_type::regular ? inode(f) : 0));
         std::string want = name.substr(0, 5) + hex;
         if (want == name) continue;
         fs::rename(f, f.parent_path() / want);
@@ -154,7 +157,7 @@ class FakePostfix : public CommandRunner {
       return;
     }
     std::string to = flag == "-h" ? "hold" : flag == "-H" ? "deferred" : flag == "-r" ? "maildrop" : "";
-    if (to.empty()) return;  // -e marks the file; nothing moves
+    if (to.empty()) return;                             // -e marks the file; nothing moves
     if (to == "deferred") to += "/" + id.substr(0, 1);  // hashed, as hash_queue_names has it
     fs::create_directories(root + "/" + to);
     fs::rename(path, root + "/" + to + "/" + id);

@@ -17,8 +17,7 @@ void recipient_group(std::string& out, const SyntheticRecipient& r) {
 
 std::string size_payload(long data_size, long data_offset, long nrcpt, long content) {
   char buf[128];
-  std::snprintf(buf, sizeof buf, "%15ld %15ld %15ld %15ld %15ld %15ld", data_size, data_offset,
-                nrcpt, 0L, content, 0L);
+  std::snprintf(buf, sizeof buf, "%15ld %15ld %15ld %15ld %15ld %15ld", data_size, data_offset, nrcpt, 0L, content, 0L);
   return buf;
 }
 

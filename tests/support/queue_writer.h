@@ -30,8 +30,8 @@ struct SyntheticRecipient {
 struct SyntheticMessage {
   std::int64_t arrival_time = 0;
   std::int64_t arrival_usec = 0;
-  std::string sender;    // empty: null sender
-  std::string fullname;  // F record when not empty
+  std::string sender;                                    // empty: null sender
+  std::string fullname;                                  // F record when not empty
   std::vector<SyntheticRecipient> recipients;            // envelope
   std::vector<SyntheticRecipient> extracted_recipients;  // after X (sendmail -t)
   std::vector<std::string> header_lines;

@@ -26,7 +26,7 @@ class ScriptedRunner : public CommandRunner {
   bool die_after_first = false;  // killed after the first ID it removes
   bool cannot_start = false;
   int exit_status = 0;
-  int total_offset = 0;  // added to the true total: a lying "Deleted: N" line
+  int total_offset = 0;                // added to the true total: a lying "Deleted: N" line
   std::string prefix = "postsuper: ";  // how it names itself on each line
   std::string extra;
   CommandResult run(const std::vector<std::string>& argv, std::string_view input) override {
@@ -57,7 +57,8 @@ class ScriptedRunner : public CommandRunner {
     }
     r.err += extra;
     n += total_offset;
-    if (n > 0) r.err += prefix + std::string(act->total) + ": " + std::to_string(n) + " message" + (n == 1 ? "" : "s") + "\n";
+    if (n > 0)
+      r.err += prefix + std::string(act->total) + ": " + std::to_string(n) + " message" + (n == 1 ? "" : "s") + "\n";
     r.exited = true;
     r.exit_status = exit_status;
     return r;

@@ -28,8 +28,8 @@ class TestSpool {
   const std::string& root() const { return root_; }
 
   // Writes `content` at queue/[hash/]id with `mode`; returns the relative path.
-  std::string put(const std::string& queue, const std::string& id, const std::string& content,
-                  mode_t mode = 0700, bool hashed = true) {
+  std::string put(const std::string& queue, const std::string& id, const std::string& content, mode_t mode = 0700,
+                  bool hashed = true) {
     std::string dir = queue;
     if (hashed && queue == "deferred") dir += "/" + id.substr(0, 1);
     std::filesystem::create_directories(root_ + "/" + dir);
