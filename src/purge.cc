@@ -113,6 +113,8 @@ struct Purge::State {
   void report(const ExecReport& rep, const ViaHoldReport& held);
   bool record_result(AuditSink& audit, const ExecReport& rep, const std::string& result);
   Verify verifier(QueueFileRereader& rereader);
+  bool record_archive_outcomes(const ExecReport& rep, std::string& result);
+  void log_result(const std::string& result);
   Outcome finish(const ExecReport& rep, bool recorded);
 };
 
@@ -374,6 +376,26 @@ bool Purge::State::record_result(AuditSink& audit, const ExecReport& rep, const 
   return false;
 }
 
+// --archive: the outcome of each delete goes into the run's manifest.
+bool Purge::State::record_archive_outcomes(const ExecReport& rep, std::string& result) {
+  if (!archive) return true;
+  std::string error;
+  bool ok = archive->record_outcomes(rep.results, error);
+  if (!ok) p.warning("the archive's manifest could not record what was deleted: " + error);
+  result += "; archived " + std::to_string(archive->stored_messages()) + " in " + archive->path();
+  return ok;
+}
+
+// One line to syslog (facility mail, ident qpurge), as postsuper logs its own.
+void Purge::State::log_result(const std::string& result) {
+  std::string criteria;
+  JsonWriter w(criteria);
+  w.begin_object();
+  write_criteria(w, c.criteria);
+  w.end_object();
+  sys.syslog((c.instance.empty() ? "" : "[" + c.instance + "] ") + result + " (" + criteria + ")");
+}
+
 Outcome Purge::State::finish(const ExecReport& rep, bool recorded) {
   const std::size_t done = rep.count(IdOutcome::kDone);
   bool all = done + rep.count(IdOutcome::kAlready) == rep.results.size() && !rep.totals_mismatch && !rep.interrupted &&
@@ -421,28 +443,15 @@ Outcome Purge::act() {
     return outcome(Outcome::Kind::kFatal);
   }
   QPURGE_CHECK(audit != nullptr);  // no change without its record of intent
-  bool recorded = true;
   ViaHoldReport held;
   ExecReport rep = s.execute(held);
   if (s.sys.stop_flag()) rep.interrupted = true;
   s.warn_undecided();  // re-verification evaluates again
   s.report(rep, held);
   std::string result = result_summary(rep, action_info(s.c.action));
-  if (s.archive) {
-    std::string error;
-    if (!s.archive->record_outcomes(rep.results, error)) {
-      s.p.warning("the archive's manifest could not record what was deleted: " + error);
-      recorded = false;
-    }
-    result += "; archived " + std::to_string(s.archive->stored_messages()) + " in " + s.archive->path();
-  }
+  bool recorded = s.record_archive_outcomes(rep, result);
   recorded = s.record_result(*audit, rep, result) && recorded;
-  std::string criteria;
-  JsonWriter cw(criteria);
-  cw.begin_object();
-  write_criteria(cw, s.c.criteria);
-  cw.end_object();
-  s.sys.syslog((s.c.instance.empty() ? "" : "[" + s.c.instance + "] ") + result + " (" + criteria + ")");
+  s.log_result(result);
   s.p.summary(s.summary);
   s.p.summary(result);
   s.p.flush();
