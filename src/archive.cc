@@ -355,6 +355,90 @@ bool fsync_dir(const std::string& dir, std::string& error) {
   return true;
 }
 
+// What store() checks before it opens anything: an ID and a queue
+// subdirectory that cannot leave the queue directory, and an ID not yet
+// stored in this run (at `run_path`).
+bool entry_ok(const PlanEntry& entry, const std::set<std::string>& stored_ids, const std::string& run_path,
+              std::string& error) {
+  if (!queue_id_ok(entry.id)) {
+    error = "archive: not a queue ID: " + text_escaped(entry.id);
+    return false;
+  }
+  if (!queue_dir_ok(entry.dir)) {
+    error = "archive: " + entry.id + ": not a queue subdirectory: " + text_escaped(entry.dir);
+    return false;
+  }
+  if (stored_ids.count(entry.id)) {
+    error = "archive: " + entry.id + ": already stored in " + run_path;
+    return false;
+  }
+  return true;
+}
+
+// Opens the queue file a plan entry names, as open_regular() does, and
+// refuses it unless it has the planned inode (when the plan gives one).
+bool open_planned(const std::string& src_path, const PlanEntry& entry, Fd& src, struct stat& st, std::string& error) {
+  if (!open_regular(src_path, false, src, st, error)) return false;
+  if (entry.inode != 0 && static_cast<std::uint64_t>(st.st_ino) != entry.inode) {
+    error = src_path + ": inode " + std::to_string(st.st_ino) + ", planned " + std::to_string(entry.inode) +
+            ": not the planned message";
+    return false;
+  }
+  return true;
+}
+
+// Where store() puts its copies: the run directory, the write function,
+// and whether each copy is fsynced.
+struct CopyTarget {
+  int dir_fd;
+  const std::string& dir_path;
+  ArchiveRun::WriteFn write;
+  bool sync;
+};
+
+// Copies the defer and bounce logs of `id` that exist, as <id>.defer and
+// <id>.bounce, into `logs` (which removes them again unless kept).
+bool copy_logs(const std::string& queue_dir, const std::string& id, const CopyTarget& to,
+               std::vector<std::unique_ptr<Copy>>& logs, std::string& error) {
+  for (const char* kind : {"defer", "bounce"}) {
+    Fd log;
+    struct stat log_st;
+    std::string log_path;
+    if (!open_log(queue_dir, kind, id, log, log_st, log_path, error)) return false;
+    if (log.get() < 0) continue;
+    logs.push_back(std::make_unique<Copy>(to.dir_fd, to.dir_path, id + "." + kind));
+    if (!logs.back()->run(log.get(), log_st, log_path, to.write, nullptr, to.sync, error)) return false;
+  }
+  return true;
+}
+
+// The manifest's "message" record of a stored queue file (stat `st`,
+// `file_size` bytes copied), with its newline.
+std::string message_record(const PlanEntry& entry, const struct stat& st, std::uint64_t file_size,
+                           const std::vector<std::unique_ptr<Copy>>& logs, const std::string& sha256) {
+  std::string line;
+  JsonWriter w(line);
+  w.begin_object().field("record", "message").field("queue_name", text_escaped(entry.queue));
+  w.field("queue_id", entry.id);
+  w.field("inode", static_cast<std::uint64_t>(st.st_ino)).field("arrival_time", entry.arrival_time);
+  w.field("sender", text_escaped(entry.sender)).field("sender_hex", to_hex(entry.sender));
+  w.key("recipients").begin_array();
+  for (const PlanRecipient& r : entry.recipients) {
+    w.begin_object().field("address", text_escaped(r.address)).field("address_hex", to_hex(r.address));
+    if (r.has_original) w.field("original_recipient", text_escaped(r.original));
+    w.end_object();
+  }
+  w.end_array();
+  w.field("message_size", entry.message_size).field("file_size", file_size).field("file", entry.id);
+  w.field("mode", mode_digits(st.st_mode));
+  w.key("logs").begin_array();
+  for (const auto& log : logs) w.value(log->name());
+  w.end_array();
+  w.field("sha256", sha256).end_object();
+  line += '\n';
+  return line;
+}
+
 }  // namespace
 
 std::string archive_run_name(const ArchiveHeader& header) {
@@ -498,74 +582,30 @@ bool ArchiveRun::append_manifest(const std::string& lines, std::string& error) {
 }
 
 bool ArchiveRun::store(const std::string& queue_dir, const PlanEntry& entry, std::string& error) {
-  if (!queue_id_ok(entry.id)) {
-    error = "archive: not a queue ID: " + text_escaped(entry.id);
-    return false;
-  }
-  if (!queue_dir_ok(entry.dir)) {
-    error = "archive: " + entry.id + ": not a queue subdirectory: " + text_escaped(entry.dir);
-    return false;
-  }
-  if (stored_ids_.count(entry.id)) {
-    error = "archive: " + entry.id + ": already stored in " + path_;
-    return false;
-  }
+  if (!entry_ok(entry, stored_ids_, path_, error)) return false;
   const std::string src_path = queue_dir + "/" + entry.path();
   Fd src;
   struct stat st;
-  if (!open_regular(src_path, false, src, st, error)) return false;
-  if (entry.inode != 0 && static_cast<std::uint64_t>(st.st_ino) != entry.inode) {
-    error = src_path + ": inode " + std::to_string(st.st_ino) + ", planned " + std::to_string(entry.inode) +
-            ": not the planned message";
-    return false;
-  }
+  if (!open_planned(src_path, entry, src, st, error)) return false;
 
+  const CopyTarget to{dir_fd_, path_, write_, !defer_sync_};
   Sha256 sha;
-  Copy file(dir_fd_, path_, entry.id);
-  if (!file.run(src.get(), st, src_path, write_, &sha, !defer_sync_, error)) return false;
+  Copy file(to.dir_fd, to.dir_path, entry.id);
+  if (!file.run(src.get(), st, src_path, to.write, &sha, to.sync, error)) return false;
   std::string hex;
   if (!sha.finish(hex)) {
     error = src_path + ": SHA-256 failed (libcrypto)";
     return false;
   }
-
   std::vector<std::unique_ptr<Copy>> logs;
-  for (const char* kind : {"defer", "bounce"}) {
-    Fd log;
-    struct stat log_st;
-    std::string log_path;
-    if (!open_log(queue_dir, kind, entry.id, log, log_st, log_path, error)) return false;
-    if (log.get() < 0) continue;
-    logs.push_back(std::make_unique<Copy>(dir_fd_, path_, entry.id + "." + kind));
-    if (!logs.back()->run(log.get(), log_st, log_path, write_, nullptr, !defer_sync_, error)) return false;
-  }
+  if (!copy_logs(queue_dir, entry.id, to, logs, error)) return false;
   if (!defer_sync_ && ::fsync(dir_fd_) != 0) {
     error = sys_error(path_ + ": fsync");
     return false;
   }
+  if (!append_manifest(message_record(entry, st, file.bytes(), logs, hex), error)) return false;
 
-  std::string line;
-  JsonWriter w(line);
-  w.begin_object().field("record", "message").field("queue_name", text_escaped(entry.queue));
-  w.field("queue_id", entry.id);
-  w.field("inode", static_cast<std::uint64_t>(st.st_ino)).field("arrival_time", entry.arrival_time);
-  w.field("sender", text_escaped(entry.sender)).field("sender_hex", to_hex(entry.sender));
-  w.key("recipients").begin_array();
-  for (const PlanRecipient& r : entry.recipients) {
-    w.begin_object().field("address", text_escaped(r.address)).field("address_hex", to_hex(r.address));
-    if (r.has_original) w.field("original_recipient", text_escaped(r.original));
-    w.end_object();
-  }
-  w.end_array();
-  w.field("message_size", entry.message_size).field("file_size", file.bytes()).field("file", entry.id);
-  w.field("mode", mode_digits(st.st_mode));
-  w.key("logs").begin_array();
-  for (const auto& log : logs) w.value(log->name());
-  w.end_array();
-  w.field("sha256", hex).end_object();
-  line += '\n';
-  if (!append_manifest(line, error)) return false;
-
+  // Recorded: from now on the copies are the archive's.
   file.keep();
   stored_bytes_ += file.bytes();
   for (auto& log : logs) {

@@ -48,6 +48,10 @@ class Fd {
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   int get() const { return fd_; }
+  void reset(int fd) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
 
  private:
   int fd_;
@@ -469,245 +473,340 @@ bool read_manifest(const std::string& run_dir, ArchiveManifest& out, std::string
   return true;
 }
 
-RestoreReport restore_run(const RestoreOptions& options, CommandRunner& runner) {
-  RestoreReport report;
-  if (!is_target(options.target)) {
-    report.error = "cannot restore into the " + options.target + " queue (hold, deferred or incoming)";
-    return report;
+namespace {
+
+// Ends one message's restore with `outcome` and `detail`; false, so that a
+// check can return it.
+bool stop(RestoredMessage& r, const char* outcome, std::string detail) {
+  r.outcome = outcome;
+  r.detail = std::move(detail);
+  return false;
+}
+
+// An archived queue file, read once (for selection or for restoring).
+struct ArchivedCopy {
+  std::string path;
+  std::string data;
+  struct stat st {};
+  bool read = false;
+};
+
+// One restore_run(): its steps, and the state they share. The manifest stays
+// open (and locked) from before it is read until the object is destroyed,
+// after the "restored" records are written.
+class RestoreRun {
+ public:
+  RestoreRun(const RestoreOptions& options, CommandRunner& runner)
+      : options_(options),
+        runner_(runner),
+        manifest_path_(options.run_dir + "/" + kManifestName),
+        target_dir_(options.queue_dir + "/" + options.target) {}
+  RestoreReport run();
+
+ private:
+  enum class Selection { kSelected, kNotSelected, kUnjudged };
+
+  bool lock_manifest();
+  bool check_instance();
+  bool check_target();
+  void restore_message(const ArchivedMessage& m);
+  Selection select(const ArchivedMessage& m, ArchivedCopy& copy, RestoredMessage& r);
+  std::vector<std::string> delay_reasons(const ArchivedMessage& m) const;
+  bool name_free(const ArchivedMessage& m, RestoredMessage& r) const;
+  void put_back(const ArchivedMessage& m, const ArchivedCopy& copy, RestoredMessage& r);
+  void finish();
+  std::string run_postsuper();
+  std::map<std::uint64_t, Located> locate_created() const;
+  std::string settle(const Created& c, const std::map<std::uint64_t, Located>& found,
+                     const std::string& postsuper_problem);
+  std::string restored_record(const Created& c, const RestoredMessage& r, const std::string& where) const;
+  void record(const std::string& records);
+
+  const RestoreOptions& options_;
+  CommandRunner& runner_;
+  const std::string manifest_path_;
+  const std::string target_dir_;
+  RestoreReport report_;
+  Fd manifest_fd_;
+  ArchiveManifest manifest_;
+  uid_t uid_ = 0;
+  gid_t gid_ = 0;
+  std::int64_t now_ = 0;
+  std::vector<Created> created_;
+  std::vector<std::string> touched_dirs_;
+  Message msg_;
+  RecordReader reader_;
+};
+
+RestoreReport RestoreRun::run() {
+  if (!is_target(options_.target)) {
+    report_.error = "cannot restore into the " + options_.target + " queue (hold, deferred or incoming)";
+    return std::move(report_);
   }
-  // One restore of a run at a time: the lock is taken before the manifest is
-  // read, so what it says about restored messages is current.
-  const std::string manifest_path = options.run_dir + "/" + kManifestName;
-  Fd mfd(::open(manifest_path.c_str(),
-                (options.dry_run ? O_RDONLY : O_WRONLY | O_APPEND) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
-  if (mfd.get() < 0) {
-    report.error = sys_error(manifest_path);
-    return report;
+  if (!lock_manifest() || !read_manifest(options_.run_dir, manifest_, report_.error) || !check_instance() ||
+      !check_target())
+    return std::move(report_);
+  now_ = options_.now ? options_.now : static_cast<std::int64_t>(std::time(nullptr));
+  for (const ArchivedMessage& m : manifest_.messages) restore_message(m);
+  if (!created_.empty()) finish();
+  return std::move(report_);
+}
+
+// One restore of a run at a time: the lock is taken before the manifest is
+// read, so what it says about restored messages is current.
+bool RestoreRun::lock_manifest() {
+  manifest_fd_.reset(::open(manifest_path_.c_str(),
+                            (options_.dry_run ? O_RDONLY : O_WRONLY | O_APPEND) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
+  if (manifest_fd_.get() < 0) {
+    report_.error = sys_error(manifest_path_);
+    return false;
   }
-  if (::flock(mfd.get(), LOCK_EX | LOCK_NB) != 0) {
-    report.error = errno == EWOULDBLOCK ? manifest_path + ": another restore of this run is running"
-                                        : sys_error(manifest_path + ": lock");
-    return report;
+  if (::flock(manifest_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+    report_.error = errno == EWOULDBLOCK ? manifest_path_ + ": another restore of this run is running"
+                                         : sys_error(manifest_path_ + ": lock");
+    return false;
   }
-  ArchiveManifest manifest;
-  if (!read_manifest(options.run_dir, manifest, report.error)) return report;
-  if (!options.force_other_instance) {
-    if (manifest.host != options.host) {
-      report.error = options.run_dir + ": archived on host " + text_escaped(manifest.host) + ", this is " +
-                     text_escaped(options.host) + " (force it to restore here)";
-      return report;
-    }
-    if (!same_directory(manifest.queue_directory, options.queue_dir)) {
-      report.error = options.run_dir + ": archived from queue directory " + text_escaped(manifest.queue_directory) +
-                     ", not " + text_escaped(options.queue_dir) + " (force it to restore here)";
-      return report;
-    }
+  return true;
+}
+
+// The run must come from this host and queue directory, unless forced.
+bool RestoreRun::check_instance() {
+  if (options_.force_other_instance) return true;
+  if (manifest_.host != options_.host) {
+    report_.error = options_.run_dir + ": archived on host " + text_escaped(manifest_.host) + ", this is " +
+                    text_escaped(options_.host) + " (force it to restore here)";
+    return false;
   }
-  const std::string target_dir = options.queue_dir + "/" + options.target;
+  if (!same_directory(manifest_.queue_directory, options_.queue_dir)) {
+    report_.error = options_.run_dir + ": archived from queue directory " + text_escaped(manifest_.queue_directory) +
+                    ", not " + text_escaped(options_.queue_dir) + " (force it to restore here)";
+    return false;
+  }
+  return true;
+}
+
+// The target queue must be a directory; its owner owns what is put back.
+bool RestoreRun::check_target() {
   struct stat tst;
-  if (::lstat(target_dir.c_str(), &tst) != 0) {
-    report.error = sys_error(target_dir);
-    return report;
+  if (::lstat(target_dir_.c_str(), &tst) != 0) {
+    report_.error = sys_error(target_dir_);
+    return false;
   }
   if (!S_ISDIR(tst.st_mode)) {
-    report.error = target_dir + ": not a directory";
-    return report;
+    report_.error = target_dir_ + ": not a directory";
+    return false;
   }
-  uid_t uid;
-  gid_t gid;
-  queue_owner(tst, uid, gid);
-  const std::int64_t now = options.now ? options.now : static_cast<std::int64_t>(std::time(nullptr));
+  queue_owner(tst, uid_, gid_);
+  return true;
+}
 
-  std::vector<Created> created;
-  std::vector<std::string> touched_dirs;
-  Message msg;
-  RecordReader reader;
-  for (const ArchivedMessage& m : manifest.messages) {
-    RestoredMessage r;
-    r.old_id = m.queue_id;
-    const std::string archived = options.run_dir + "/" + m.file;
-    std::string data;
-    struct stat ast {};
-    std::string read_error;
-    bool have_data = false;
-    const bool safe_name = is_queue_id(m.queue_id) && queue_id_ok(m.file);
-    if (options.matcher) {
-      // Selection first: the report holds only the messages asked for. A
-      // copy that cannot be read or parsed cannot be judged: reported, not
-      // restored.
-      if (!safe_name) {
-        r.outcome = "failed";
-        r.detail = archived + ": not a queue ID: " + text_escaped(m.queue_id);
-        report.messages.push_back(std::move(r));
-        continue;
-      }
-      if (!read_whole(archived, kMaxArchivedFile, data, ast, read_error)) {
-        r.outcome = "failed";
-        r.detail = read_error;
-        report.messages.push_back(std::move(r));
-        continue;
-      }
-      have_data = true;
-      ParseOptions parse;
-      parse.headers = options.matcher->needs_headers();
-      MemorySource source(data);
-      std::string parse_error;
-      if (!parse_queue_file(source, reader, msg, parse_error, parse)) {
-        r.outcome = "failed";
-        r.detail = archived + ": " + parse_error;
-        report.messages.push_back(std::move(r));
-        continue;
-      }
-      std::vector<std::string> reasons(msg.recipients.size());
-      if (options.matcher->needs_reasons()) {
-        std::string log;
-        struct stat lst;
-        std::string ignored;
-        if (read_whole(options.run_dir + "/" + m.file + ".defer", kMaxDeferLogSize, log, lst, ignored))
-          for (const DeferEntry& e : parse_defer_log(log))
-            for (std::size_t i = 0; i < msg.recipients.size(); ++i)
-              if (e.has_offset && msg.recipients[i].offset == e.offset) reasons[i] = e.reason;
-      }
-      Verdict v = options.matcher->evaluate(
-          Subject{msg, data.size(), now, options.matcher->needs_reasons() ? &reasons : nullptr});
-      if (v.kind == VerdictKind::kNoMatch) continue;
-    }
-    if (!m.deleted()) {
-      r.outcome = "not_deleted";
-      r.detail = m.has_outcome ? "the purge did not delete it (" + m.result +
-                                     (m.result_detail.empty() ? "" : ": " + m.result_detail) + ")"
-                               : "no outcome recorded: the purge may have stopped before it; look for " + m.queue_id +
-                                     " in the queue";
-      report.messages.push_back(std::move(r));
-      continue;
-    }
-    if (m.restored) {
-      r.outcome = "already_restored";
-      r.new_id = m.new_queue_id;
-      r.detail = "restored into " + m.restored_to + (m.new_queue_id.empty() ? "" : " as " + m.new_queue_id);
-      report.messages.push_back(std::move(r));
-      continue;
-    }
-    if (!safe_name) {
-      r.outcome = "failed";
-      r.detail = archived + ": not a queue ID: " + text_escaped(m.queue_id);
-      report.messages.push_back(std::move(r));
-      continue;
-    }
-    if (!have_data && !read_whole(archived, kMaxArchivedFile, data, ast, read_error)) {
-      r.outcome = "failed";
-      r.detail = read_error;
-      report.messages.push_back(std::move(r));
-      continue;
-    }
-    std::string sum;
-    if (!sha256_hex(data, sum)) {
-      r.outcome = "failed";
-      r.detail = archived + ": SHA-256 could not be computed";
-      report.messages.push_back(std::move(r));
-      continue;
-    }
-    if (sum != m.sha256 || data.size() != m.file_size) {
-      r.outcome = "checksum_mismatch";
-      r.detail = archived + ": sha256 " + sum + " (" + std::to_string(data.size()) + " bytes), the manifest says " +
-                 m.sha256 + " (" + std::to_string(m.file_size) + " bytes)";
-      report.messages.push_back(std::move(r));
-      continue;
-    }
-    // Queue IDs are unique across the queues: the old name must be free in
-    // every one of them, not only in the target.
-    if (std::string there = existing_copy(options.queue_dir, m.queue_id); !there.empty()) {
-      r.outcome = "exists";
-      r.detail = there + " exists: not overwritten";
-      report.messages.push_back(std::move(r));
-      continue;
-    }
-    const std::string dir = options.queue_dir + "/" + queue_subdir(options.target, m.queue_id);
-    const std::string path = dir + "/" + m.queue_id;
-    if (options.dry_run) {
-      r.outcome = "would_restore";
-      r.detail = path;
-      report.messages.push_back(std::move(r));
-      continue;
-    }
-    if (dir != target_dir && ::mkdir(dir.c_str(), 0700) == 0 && ::chown(dir.c_str(), uid, gid) != 0) {
-      r.outcome = "failed";
-      r.detail = sys_error(dir + ": chown");
-      report.messages.push_back(std::move(r));
-      continue;
-    }
-    std::uint64_t inode = 0;
-    bool exists = false;
-    std::string why = create_copy(path, data, m, ast, uid, gid, inode, exists);
-    if (!why.empty()) {
-      r.outcome = exists ? "exists" : "failed";
-      r.detail = exists ? path + " exists: not overwritten" : why;
-      report.messages.push_back(std::move(r));
-      continue;
-    }
-    if (std::find(touched_dirs.begin(), touched_dirs.end(), dir) == touched_dirs.end()) touched_dirs.push_back(dir);
-    created.push_back(Created{report.messages.size(), &m, inode, path});
-    report.messages.push_back(std::move(r));
+bool named_safely(const ArchivedMessage& m, const ArchivedCopy& copy, RestoredMessage& r) {
+  if (is_queue_id(m.queue_id) && queue_id_ok(m.file)) return true;
+  return stop(r, "failed", copy.path + ": not a queue ID: " + text_escaped(m.queue_id));
+}
+
+bool read_copy(ArchivedCopy& copy, RestoredMessage& r) {
+  if (copy.read) return true;
+  std::string read_error;
+  if (!read_whole(copy.path, kMaxArchivedFile, copy.data, copy.st, read_error)) return stop(r, "failed", read_error);
+  copy.read = true;
+  return true;
+}
+
+// Only a message the purge deleted, and that is not restored yet.
+bool restorable(const ArchivedMessage& m, RestoredMessage& r) {
+  if (!m.deleted())
+    return stop(
+        r, "not_deleted",
+        m.has_outcome
+            ? "the purge did not delete it (" + m.result + (m.result_detail.empty() ? "" : ": " + m.result_detail) + ")"
+            : "no outcome recorded: the purge may have stopped before it; look for " + m.queue_id + " in the queue");
+  if (m.restored) {
+    r.new_id = m.new_queue_id;
+    return stop(r, "already_restored",
+                "restored into " + m.restored_to + (m.new_queue_id.empty() ? "" : " as " + m.new_queue_id));
   }
-  if (created.empty()) return report;
-  for (const std::string& d : touched_dirs) fsync_dir(d);
+  return true;
+}
 
-  std::vector<std::string> argv = postfix_argv(options.postsuper, options.config_dir);
+// The copy must be what was archived: its SHA-256 and size as the manifest says.
+bool verified(const ArchivedMessage& m, const ArchivedCopy& copy, RestoredMessage& r) {
+  std::string sum;
+  if (!sha256_hex(copy.data, sum)) return stop(r, "failed", copy.path + ": SHA-256 could not be computed");
+  if (sum != m.sha256 || copy.data.size() != m.file_size)
+    return stop(r, "checksum_mismatch",
+                copy.path + ": sha256 " + sum + " (" + std::to_string(copy.data.size()) +
+                    " bytes), the manifest says " + m.sha256 + " (" + std::to_string(m.file_size) + " bytes)");
+  return true;
+}
+
+void RestoreRun::restore_message(const ArchivedMessage& m) {
+  RestoredMessage r;
+  r.old_id = m.queue_id;
+  ArchivedCopy copy;
+  copy.path = options_.run_dir + "/" + m.file;
+  if (options_.matcher) {
+    // Selection first: the report holds only the messages asked for.
+    const Selection s = select(m, copy, r);
+    if (s == Selection::kNotSelected) return;
+    if (s == Selection::kUnjudged) {
+      report_.messages.push_back(std::move(r));
+      return;
+    }
+  }
+  if (restorable(m, r) && named_safely(m, copy, r) && read_copy(copy, r) && verified(m, copy, r) && name_free(m, r))
+    put_back(m, copy, r);
+  report_.messages.push_back(std::move(r));
+}
+
+// Whether the matcher selects `m`, judged from its archived copy. A copy
+// that cannot be read or parsed cannot be judged: reported, not restored.
+RestoreRun::Selection RestoreRun::select(const ArchivedMessage& m, ArchivedCopy& copy, RestoredMessage& r) {
+  if (!named_safely(m, copy, r) || !read_copy(copy, r)) return Selection::kUnjudged;
+  ParseOptions parse;
+  parse.headers = options_.matcher->needs_headers();
+  MemorySource source(copy.data);
+  std::string parse_error;
+  if (!parse_queue_file(source, reader_, msg_, parse_error, parse)) {
+    stop(r, "failed", copy.path + ": " + parse_error);
+    return Selection::kUnjudged;
+  }
+  std::vector<std::string> reasons = delay_reasons(m);
+  Verdict v = options_.matcher->evaluate(
+      Subject{msg_, copy.data.size(), now_, options_.matcher->needs_reasons() ? &reasons : nullptr});
+  return v.kind == VerdictKind::kNoMatch ? Selection::kNotSelected : Selection::kSelected;
+}
+
+// Delay reasons of the parsed message's recipients, from the archived
+// <file>.defer when the matcher needs them; empty when unknown.
+std::vector<std::string> RestoreRun::delay_reasons(const ArchivedMessage& m) const {
+  std::vector<std::string> reasons(msg_.recipients.size());
+  if (!options_.matcher->needs_reasons()) return reasons;
+  std::string log;
+  struct stat lst;
+  std::string ignored;
+  if (read_whole(options_.run_dir + "/" + m.file + ".defer", kMaxDeferLogSize, log, lst, ignored))
+    for (const DeferEntry& e : parse_defer_log(log))
+      for (std::size_t i = 0; i < msg_.recipients.size(); ++i)
+        if (e.has_offset && msg_.recipients[i].offset == e.offset) reasons[i] = e.reason;
+  return reasons;
+}
+
+// Queue IDs are unique across the queues: the old name must be free in
+// every one of them, not only in the target.
+bool RestoreRun::name_free(const ArchivedMessage& m, RestoredMessage& r) const {
+  if (std::string there = existing_copy(options_.queue_dir, m.queue_id); !there.empty())
+    return stop(r, "exists", there + " exists: not overwritten");
+  return true;
+}
+
+// Writes the copy into the target queue under its old ID (in a dry run,
+// only says where); a message written waits in created_ for postsuper -s.
+void RestoreRun::put_back(const ArchivedMessage& m, const ArchivedCopy& copy, RestoredMessage& r) {
+  const std::string dir = options_.queue_dir + "/" + queue_subdir(options_.target, m.queue_id);
+  const std::string path = dir + "/" + m.queue_id;
+  if (options_.dry_run) {
+    stop(r, "would_restore", path);
+    return;
+  }
+  if (dir != target_dir_ && ::mkdir(dir.c_str(), 0700) == 0 && ::chown(dir.c_str(), uid_, gid_) != 0) {
+    stop(r, "failed", sys_error(dir + ": chown"));
+    return;
+  }
+  std::uint64_t inode = 0;
+  bool exists = false;
+  if (std::string why = create_copy(path, copy.data, m, copy.st, uid_, gid_, inode, exists); !why.empty()) {
+    stop(r, exists ? "exists" : "failed", exists ? path + " exists: not overwritten" : why);
+    return;
+  }
+  if (std::find(touched_dirs_.begin(), touched_dirs_.end(), dir) == touched_dirs_.end()) touched_dirs_.push_back(dir);
+  created_.push_back(Created{report_.messages.size(), &m, inode, path});
+}
+
+// After every message is written: their directories on disk, one
+// postsuper -s, the new IDs by inode, and one "restored" record each.
+void RestoreRun::finish() {
+  for (const std::string& d : touched_dirs_) fsync_dir(d);
+  const std::string postsuper_problem = run_postsuper();
+  const std::map<std::uint64_t, Located> found = locate_created();
+  std::string records;
+  for (const Created& c : created_) records += settle(c, found, postsuper_problem);
+  record(records);
+}
+
+std::string RestoreRun::run_postsuper() {
+  std::vector<std::string> argv = postfix_argv(options_.postsuper, options_.config_dir);
   argv.push_back("-s");
-  const std::string postsuper_problem = describe(runner.run(argv, ""));
+  return describe(runner_.run(argv, ""));
+}
 
-  // The new IDs, by inode: in the target queue, or wherever Postfix has
-  // taken the message since (qmgr moves incoming mail on at once).
+// The new IDs, by inode: in the target queue, or wherever Postfix has
+// taken the message since (qmgr moves incoming mail on at once).
+std::map<std::uint64_t, Located> RestoreRun::locate_created() const {
   std::map<std::uint64_t, Located> found;
-  index_queue(target_dir, 0, found);
+  index_queue(target_dir_, 0, found);
   const bool all_found =
-      std::all_of(created.begin(), created.end(), [&](const Created& c) { return found.count(c.inode) > 0; });
+      std::all_of(created_.begin(), created_.end(), [&](const Created& c) { return found.count(c.inode) > 0; });
   if (!all_found)
     for (std::string_view q : {"incoming", "active", "deferred", "hold"})
-      if (q != options.target) index_queue(options.queue_dir + "/" + std::string(q), 0, found);
+      if (q != options_.target) index_queue(options_.queue_dir + "/" + std::string(q), 0, found);
+  return found;
+}
 
-  std::string records;
-  for (const Created& c : created) {
-    RestoredMessage& r = report.messages[c.report_index];
-    auto it = found.find(c.inode);
-    std::string where = options.target;
-    if (it == found.end()) {
-      // It was put back: recorded, so that it is never put back twice.
+// The outcome of a message put back, from where its inode is now; returns
+// its "restored" record.
+std::string RestoreRun::settle(const Created& c, const std::map<std::uint64_t, Located>& found,
+                               const std::string& postsuper_problem) {
+  RestoredMessage& r = report_.messages[c.report_index];
+  auto it = found.find(c.inode);
+  std::string where = options_.target;
+  if (it == found.end()) {
+    // It was put back: recorded, so that it is never put back twice.
+    r.outcome = "restored";
+    r.detail = "written as " + c.path + ", but no file in the queue has its inode now (delivered already?)";
+  } else {
+    const std::string rel = it->second.path.substr(options_.queue_dir.size() + 1);
+    where = rel.substr(0, rel.find('/'));
+    r.new_id = it->second.name;
+    if (is_queue_id(it->second.name) && postsuper_problem.empty()) {
       r.outcome = "restored";
-      r.detail = "written as " + c.path + ", but no file in the queue has its inode now (delivered already?)";
+      r.detail = it->second.path;
     } else {
-      const std::string rel = it->second.path.substr(options.queue_dir.size() + 1);
-      where = rel.substr(0, rel.find('/'));
-      if (is_queue_id(it->second.name) && postsuper_problem.empty()) {
-        r.outcome = "restored";
-        r.new_id = it->second.name;
-        r.detail = it->second.path;
-      } else {
-        r.outcome = "failed";
-        r.new_id = it->second.name;
-        r.detail = "in the queue as " + it->second.path + ", but postsuper -s " +
-                   (postsuper_problem.empty() ? std::string("did not rename it") : "failed: " + postsuper_problem) +
-                   ": run postsuper -s";
-      }
-    }
-    if (!postsuper_problem.empty() && r.outcome == "restored")
-      r.detail += "; postsuper -s failed: " + postsuper_problem;
-    std::string line;
-    JsonWriter w(line);
-    w.begin_object().field("record", "restored").field("queue_id", c.message->queue_id);
-    w.field("new_queue_id", r.new_id).field("queue_name", where).field("time", now);
-    w.field("host", text_escaped(options.host)).end_object();
-    records += line + "\n";
-  }
-  if (!write_all(mfd.get(), records) || !fsync_ok(mfd.get())) {
-    const std::string why = sys_error(manifest_path);
-    for (const Created& c : created) {
-      RestoredMessage& r = report.messages[c.report_index];
       r.outcome = "failed";
-      r.detail += "; put back, but not recorded in " + why + ": restoring this run again would queue it twice";
+      r.detail = "in the queue as " + it->second.path + ", but postsuper -s " +
+                 (postsuper_problem.empty() ? std::string("did not rename it") : "failed: " + postsuper_problem) +
+                 ": run postsuper -s";
     }
   }
-  return report;
+  if (!postsuper_problem.empty() && r.outcome == "restored") r.detail += "; postsuper -s failed: " + postsuper_problem;
+  return restored_record(c, r, where);
+}
+
+std::string RestoreRun::restored_record(const Created& c, const RestoredMessage& r, const std::string& where) const {
+  std::string line;
+  JsonWriter w(line);
+  w.begin_object().field("record", "restored").field("queue_id", c.message->queue_id);
+  w.field("new_queue_id", r.new_id).field("queue_name", where).field("time", now_);
+  w.field("host", text_escaped(options_.host)).end_object();
+  return line + "\n";
+}
+
+// Appends the "restored" records in one write; when that fails, every
+// message put back is reported as failed (it is in the queue, unrecorded).
+void RestoreRun::record(const std::string& records) {
+  if (write_all(manifest_fd_.get(), records) && fsync_ok(manifest_fd_.get())) return;
+  const std::string why = sys_error(manifest_path_);
+  for (const Created& c : created_) {
+    RestoredMessage& r = report_.messages[c.report_index];
+    r.outcome = "failed";
+    r.detail += "; put back, but not recorded in " + why + ": restoring this run again would queue it twice";
+  }
+}
+
+}  // namespace
+
+RestoreReport restore_run(const RestoreOptions& options, CommandRunner& runner) {
+  return RestoreRun(options, runner).run();
 }
 
 namespace {
