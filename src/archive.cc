@@ -439,6 +439,72 @@ std::string message_record(const PlanEntry& entry, const struct stat& st, std::u
   return line;
 }
 
+// Makes ARCHIVE_DIR (and its missing parents, synced), refusing one under the
+// queue directory.
+bool make_archive_dir(const std::string& archive_dir, const std::string& queue_directory, std::string& error) {
+  // Least privilege: nothing is written under the queue directory, where
+  // Postfix would take our files for its own. Checked before anything is
+  // made, and again once the directory exists (when a path could not be
+  // resolved before, it is an error now).
+  const std::string queue_real = queue_directory.empty() ? "" : resolved(queue_directory);
+  auto inside_queue = [&](bool must_resolve) {
+    if (queue_real.empty()) return false;
+    std::string archive_real = resolved(archive_dir);
+    if (archive_real.empty()) {
+      if (must_resolve) error = sys_error("archive directory " + archive_dir);
+      return must_resolve;
+    }
+    if (archive_real != queue_real && !archive_real.starts_with(queue_real + "/")) return false;
+    error = "archive directory " + archive_dir + ": inside the queue directory " + queue_directory +
+            "; name one outside it with --archive";
+    return true;
+  };
+  if (inside_queue(false)) return false;
+  std::vector<std::string> created;
+  if (!make_dirs(archive_dir, created, error)) return false;
+  for (const std::string& dir : created)
+    if (!fsync_dir(parent_of(dir), error)) return false;
+  if (inside_queue(true)) return false;
+
+  return true;
+}
+
+// Creates the run's manifest with its header record, and syncs it, the run
+// directory and the archive directory.
+bool start_manifest(int top_fd, int dir_fd, const std::string& archive_dir, const std::string& path,
+                    const ArchiveHeader& header, ArchiveRun::WriteFn write, Fd& manifest, bool& have_manifest,
+                    std::string& error) {
+  const std::string manifest_path = path + "/" + kArchiveManifest;
+  manifest.reset(::openat(dir_fd, kArchiveManifest, kCreateFlags | O_APPEND, 0600));
+  if (manifest.get() < 0) {
+    error = sys_error(manifest_path);
+    return false;
+  }
+  have_manifest = true;
+  std::string line;
+  JsonWriter w(line);
+  write_run_record(w, header);
+  line += '\n';
+  std::string why;
+  if (!write_all(write, manifest.get(), line.data(), line.size(), why)) {
+    error = manifest_path + ": " + why;
+    return false;
+  }
+  if (::fsync(manifest.get()) != 0) {
+    error = sys_error(manifest_path + ": fsync");
+    return false;
+  }
+  if (::fsync(dir_fd) != 0) {
+    error = sys_error(path + ": fsync");
+    return false;
+  }
+  if (::fsync(top_fd) != 0) {
+    error = sys_error(archive_dir + ": fsync");
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string archive_run_name(const ArchiveHeader& header) {
@@ -469,29 +535,7 @@ std::unique_ptr<ArchiveRun> ArchiveRun::create(const std::string& archive_dir, c
     error = "archive directory: empty name";
     return nullptr;
   }
-  // Least privilege: nothing is written under the queue directory, where
-  // Postfix would take our files for its own. Checked before anything is
-  // made, and again once the directory exists (when a path could not be
-  // resolved before, it is an error now).
-  const std::string queue_real = header.queue_directory.empty() ? "" : resolved(header.queue_directory);
-  auto inside_queue = [&](bool must_resolve) {
-    if (queue_real.empty()) return false;
-    std::string archive_real = resolved(archive_dir);
-    if (archive_real.empty()) {
-      if (must_resolve) error = sys_error("archive directory " + archive_dir);
-      return must_resolve;
-    }
-    if (archive_real != queue_real && !archive_real.starts_with(queue_real + "/")) return false;
-    error = "archive directory " + archive_dir + ": inside the queue directory " + header.queue_directory +
-            "; name one outside it with --archive";
-    return true;
-  };
-  if (inside_queue(false)) return nullptr;
-  std::vector<std::string> created;
-  if (!make_dirs(archive_dir, created, error)) return nullptr;
-  for (const std::string& dir : created)
-    if (!fsync_dir(parent_of(dir), error)) return nullptr;
-  if (inside_queue(true)) return nullptr;
+  if (!make_archive_dir(archive_dir, header.queue_directory, error)) return nullptr;
 
   Fd top(::open(archive_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (top.get() < 0) {
@@ -528,34 +572,9 @@ std::unique_ptr<ArchiveRun> ArchiveRun::create(const std::string& archive_dir, c
     error = sys_error(path + ": fchmod");
     return nullptr;
   }
-  const std::string manifest_path = path + "/" + kArchiveManifest;
-  Fd manifest(::openat(dir.get(), kArchiveManifest, kCreateFlags | O_APPEND, 0600));
-  if (manifest.get() < 0) {
-    error = sys_error(manifest_path);
+  Fd manifest;
+  if (!start_manifest(top.get(), dir.get(), archive_dir, path, header, write, manifest, have_manifest, error))
     return nullptr;
-  }
-  have_manifest = true;
-  std::string line;
-  JsonWriter w(line);
-  write_run_record(w, header);
-  line += '\n';
-  std::string why;
-  if (!write_all(write, manifest.get(), line.data(), line.size(), why)) {
-    error = manifest_path + ": " + why;
-    return nullptr;
-  }
-  if (::fsync(manifest.get()) != 0) {
-    error = sys_error(manifest_path + ": fsync");
-    return nullptr;
-  }
-  if (::fsync(dir.get()) != 0) {
-    error = sys_error(path + ": fsync");
-    return nullptr;
-  }
-  if (::fsync(top.get()) != 0) {
-    error = sys_error(archive_dir + ": fsync");
-    return nullptr;
-  }
   done = true;
   return std::unique_ptr<ArchiveRun>(new ArchiveRun(path, dir.release(), manifest.release(), write));
 }

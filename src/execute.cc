@@ -147,144 +147,177 @@ std::string_view already(Action action, std::string_view queue) {
   return {};
 }
 
+constexpr std::size_t kWriteChunk = 64;  // IDs verified, then written together
+
+// One execute_plan() call: its report and the state carried between batches.
+class Executor {
+ public:
+  Executor(CommandRunner& runner, const ExecOptions& options, const Verify& verify, const ExecProgress& progress)
+      : runner_(runner), o_(options), verify_(verify), progress_(progress), action_(action_info(options.action)) {}
+
+  ExecReport run(const std::vector<PlanEntry>& plan) {
+    for (const PlanEntry& e : plan)
+      if (!is_message_queue(e.queue))
+        report_.results.push_back({e.queue, e.id, IdOutcome::kInvalid, "not a message queue"});
+    for (std::string_view queue : kMessageQueues) {
+      std::vector<const PlanEntry*> group;
+      for (const PlanEntry& e : plan)
+        if (e.queue == queue) group.push_back(&e);
+      if (std::string_view why = already(o_.action, queue); !why.empty()) {
+        for (const PlanEntry* e : group)
+          report_.results.push_back({e->queue, e->id, IdOutcome::kAlready, std::string(why)});
+        continue;
+      }
+      const std::size_t batch_size = std::max<std::size_t>(1, o_.batch_size);
+      for (std::size_t start = 0; start < group.size(); start += batch_size)
+        run_batch(queue, group, start, std::min(group.size(), start + batch_size));
+    }
+    return std::move(report_);
+  }
+
+ private:
+  // One postsuper run over group[start, end), or none when stopped.
+  void run_batch(std::string_view queue, const std::vector<const PlanEntry*>& group, std::size_t start,
+                 std::size_t end) {
+    if (o_.stop && o_.stop->load()) report_.interrupted = true;
+    if (report_.interrupted || !report_.stopped.empty()) {
+      const std::string detail =
+          report_.stopped.empty() ? "interrupted" : "not attempted: " + stopped_why_ + " on an earlier batch";
+      for (std::size_t i = start; i < end; ++i)
+        report_.results.push_back({group[i]->queue, group[i]->id, IdOutcome::kNotAttempted, detail});
+      return;
+    }
+    argv_ = postfix_argv(o_.postsuper, o_.config_dir);
+    argv_.push_back(std::string(action_.flag));
+    argv_.push_back("-");
+    argv_.push_back(std::string(queue));
+    session_.reset();
+    sent_.clear();
+    accepting_ = true;
+    // postsuper acts on each ID as it reads it: each ID is validated and
+    // verified right before it is written, while postsuper works on the
+    // ones before it.
+    for (std::size_t i = start; i < end; ++i) {
+      report_.results.push_back(admit(*group[i]));
+      if (chunk_ids_.size() == kWriteChunk) flush();  // after its result exists: flush may rewrite it
+    }
+    flush();
+    if (!session_) return;
+    judge(queue, session_->finish());
+    if (progress_) progress_(handed_, done_total_);
+  }
+
+  // Checks one entry right before it would be written; queues it if it passes.
+  IdResult admit(const PlanEntry& e) {
+    IdResult r{e.queue, e.id, IdOutcome::kNotAttempted, ""};
+    if (o_.stop && o_.stop->load()) {
+      report_.interrupted = true;
+      r.detail = "interrupted";
+    } else if (!accepting_) {
+      r.outcome = IdOutcome::kFailed;
+      r.detail = "postsuper stopped reading its input";
+    } else if (!is_queue_id(e.id)) {
+      r.outcome = IdOutcome::kInvalid;
+      r.detail = "not a valid queue ID";
+    } else if (sent_.count(e.id)) {
+      r.outcome = IdOutcome::kInvalid;
+      r.detail = "duplicate ID in plan";
+    } else if (Verification v = verify_ ? verify_(e) : Verification{}; v.kind != Verification::kSame) {
+      const bool vanished = v.kind == Verification::kVanished;
+      r.outcome = vanished ? IdOutcome::kNotFound : IdOutcome::kChanged;
+      r.detail = vanished ? "vanished since planning" : std::move(v.why);
+    } else if (std::string why = o_.before_hand_over ? o_.before_hand_over(e) : std::string(); !why.empty()) {
+      r.outcome = IdOutcome::kNotArchived;
+      r.detail = std::move(why);
+    } else {
+      sent_[e.id] = report_.results.size();
+      chunk_ += e.id;
+      chunk_ += '\n';
+      chunk_ids_.push_back(e.id);
+      ++handed_;
+    }
+    return r;
+  }
+
+  // Writes the queued IDs, unless before_write refuses them.
+  void flush() {
+    if (chunk_.empty()) return;
+    std::string why = o_.before_write ? o_.before_write() : std::string();
+    if (!why.empty()) {
+      for (const std::string& id : chunk_ids_) {
+        report_.results[sent_[id]].outcome = IdOutcome::kNotArchived;
+        report_.results[sent_[id]].detail = why;
+        sent_.erase(id);
+        --handed_;
+      }
+    } else {
+      if (!session_) {
+        session_ = runner_.start(argv_);
+        ++report_.batches;
+      }
+      if (!session_->write(chunk_)) accepting_ = false;
+    }
+    chunk_.clear();
+    chunk_ids_.clear();
+  }
+
+  // postsuper's own words decide each ID; a run it cannot explain stops the rest.
+  void judge(std::string_view queue, const CommandResult& cr) {
+    PostsuperOutput po = parse_postsuper_output(cr.err + cr.out, action_);
+    std::size_t done_here = 0;
+    for (const std::string& id : po.done) {
+      auto it = sent_.find(id);
+      if (it == sent_.end()) {
+        report_.warnings.push_back("postsuper reported " + id + ", which was not sent to it");
+        continue;
+      }
+      IdResult& r = report_.results[it->second];
+      if (r.outcome != IdOutcome::kDone) ++done_here;
+      r.outcome = IdOutcome::kDone;
+    }
+    done_total_ += done_here;
+    for (const std::string& line : po.other) report_.warnings.push_back(line);
+    std::string why = unexplained(cr, accepting_);
+    if (why.empty() && po.total != static_cast<long>(done_here) && !(po.total == -1 && done_here == 0)) {
+      report_.totals_mismatch = true;
+      why = "postsuper's total (" + std::to_string(po.total) + ") contradicts its per-ID reports (" +
+            std::to_string(done_here) + ")";
+    }
+    for (auto& [id, idx] : sent_) {
+      IdResult& r = report_.results[idx];
+      if (r.outcome == IdOutcome::kDone) continue;
+      r.outcome = why.empty() ? IdOutcome::kNotFound : IdOutcome::kFailed;
+      r.detail = why.empty() ? "not found by postsuper (gone or moved since planning)" : why;
+    }
+    if (!why.empty()) {
+      report_.warnings.push_back(why);
+      stopped_why_ = why;
+      report_.stopped = why + " (" + std::string(queue) + ", batch " + std::to_string(report_.batches) + ")";
+    }
+  }
+
+  CommandRunner& runner_;
+  const ExecOptions& o_;
+  const Verify& verify_;
+  const ExecProgress& progress_;
+  const ActionInfo& action_;
+  ExecReport report_;
+  std::size_t handed_ = 0, done_total_ = 0;
+  std::string stopped_why_;  // the cause alone, for the later IDs' detail
+  // The batch being written.
+  std::vector<std::string> argv_;
+  std::unique_ptr<CommandSession> session_;
+  std::unordered_map<std::string, std::size_t> sent_;  // id -> index in results
+  std::string chunk_;
+  std::vector<std::string> chunk_ids_;
+  bool accepting_ = true;
+};
+
 }  // namespace
 
 ExecReport execute_plan(CommandRunner& runner, const ExecOptions& options, const std::vector<PlanEntry>& plan,
                         const Verify& verify, const ExecProgress& progress) {
-  ExecReport report;
-  const ActionInfo& action = action_info(options.action);
-  const std::size_t batch_size = std::max<std::size_t>(1, options.batch_size);
-  constexpr std::size_t kWriteChunk = 64;  // IDs verified, then written together
-  std::size_t handed = 0, done_total = 0;
-  std::string stopped_why;  // the cause alone, for the later IDs' detail
-  for (const PlanEntry& e : plan)
-    if (!is_message_queue(e.queue))
-      report.results.push_back({e.queue, e.id, IdOutcome::kInvalid, "not a message queue"});
-
-  for (std::string_view queue : kMessageQueues) {
-    std::vector<const PlanEntry*> group;
-    for (const PlanEntry& e : plan)
-      if (e.queue == queue) group.push_back(&e);
-    if (std::string_view why = already(options.action, queue); !why.empty()) {
-      for (const PlanEntry* e : group)
-        report.results.push_back({e->queue, e->id, IdOutcome::kAlready, std::string(why)});
-      continue;
-    }
-    for (std::size_t start = 0; start < group.size(); start += batch_size) {
-      const std::size_t end = std::min(group.size(), start + batch_size);
-      if (options.stop && options.stop->load()) report.interrupted = true;
-      if (report.interrupted || !report.stopped.empty()) {
-        const std::string detail =
-            report.stopped.empty() ? "interrupted" : "not attempted: " + stopped_why + " on an earlier batch";
-        for (std::size_t i = start; i < end; ++i)
-          report.results.push_back({group[i]->queue, group[i]->id, IdOutcome::kNotAttempted, detail});
-        continue;
-      }
-      std::vector<std::string> argv = postfix_argv(options.postsuper, options.config_dir);
-      argv.push_back(std::string(action.flag));
-      argv.push_back("-");
-      argv.push_back(std::string(queue));
-      // postsuper acts on each ID as it reads it: each ID is validated and
-      // verified right before it is written, while postsuper works on the
-      // ones before it.
-      std::unique_ptr<CommandSession> session;
-      std::unordered_map<std::string, std::size_t> sent;  // id -> index in results
-      std::string chunk;
-      std::vector<std::string> chunk_ids;
-      bool accepting = true;
-      auto flush = [&]() {
-        if (chunk.empty()) return;
-        std::string why = options.before_write ? options.before_write() : std::string();
-        if (!why.empty()) {
-          for (const std::string& id : chunk_ids) {
-            report.results[sent[id]].outcome = IdOutcome::kNotArchived;
-            report.results[sent[id]].detail = why;
-            sent.erase(id);
-            --handed;
-          }
-          chunk.clear();
-          chunk_ids.clear();
-          return;
-        }
-        chunk_ids.clear();
-        if (!session) {
-          session = runner.start(argv);
-          ++report.batches;
-        }
-        if (!session->write(chunk)) accepting = false;
-        chunk.clear();
-      };
-      for (std::size_t i = start; i < end; ++i) {
-        const PlanEntry& e = *group[i];
-        IdResult r{e.queue, e.id, IdOutcome::kNotAttempted, ""};
-        if (options.stop && options.stop->load()) {
-          report.interrupted = true;
-          r.detail = "interrupted";
-        } else if (!accepting) {
-          r.outcome = IdOutcome::kFailed;
-          r.detail = "postsuper stopped reading its input";
-        } else if (!is_queue_id(e.id)) {
-          r.outcome = IdOutcome::kInvalid;
-          r.detail = "not a valid queue ID";
-        } else if (sent.count(e.id)) {
-          r.outcome = IdOutcome::kInvalid;
-          r.detail = "duplicate ID in plan";
-        } else if (Verification v = verify ? verify(e) : Verification{}; v.kind != Verification::kSame) {
-          const bool vanished = v.kind == Verification::kVanished;
-          r.outcome = vanished ? IdOutcome::kNotFound : IdOutcome::kChanged;
-          r.detail = vanished ? "vanished since planning" : std::move(v.why);
-        } else if (std::string why = options.before_hand_over ? options.before_hand_over(e) : std::string();
-                   !why.empty()) {
-          r.outcome = IdOutcome::kNotArchived;
-          r.detail = std::move(why);
-        } else {
-          sent[e.id] = report.results.size();
-          chunk += e.id;
-          chunk += '\n';
-          chunk_ids.push_back(e.id);
-          ++handed;
-        }
-        report.results.push_back(std::move(r));
-        if (chunk_ids.size() == kWriteChunk) flush();  // after its result exists: flush may rewrite it
-      }
-      flush();
-      if (!session) continue;
-      CommandResult cr = session->finish();
-      PostsuperOutput po = parse_postsuper_output(cr.err + cr.out, action);
-      std::size_t done_here = 0;
-      for (const std::string& id : po.done) {
-        auto it = sent.find(id);
-        if (it == sent.end()) {
-          report.warnings.push_back("postsuper reported " + id + ", which was not sent to it");
-          continue;
-        }
-        IdResult& r = report.results[it->second];
-        if (r.outcome != IdOutcome::kDone) ++done_here;
-        r.outcome = IdOutcome::kDone;
-      }
-      done_total += done_here;
-      for (const std::string& line : po.other) report.warnings.push_back(line);
-      std::string why = unexplained(cr, accepting);
-      if (why.empty() && po.total != static_cast<long>(done_here) && !(po.total == -1 && done_here == 0)) {
-        report.totals_mismatch = true;
-        why = "postsuper's total (" + std::to_string(po.total) + ") contradicts its per-ID reports (" +
-              std::to_string(done_here) + ")";
-      }
-      for (auto& [id, idx] : sent) {
-        IdResult& r = report.results[idx];
-        if (r.outcome == IdOutcome::kDone) continue;
-        r.outcome = why.empty() ? IdOutcome::kNotFound : IdOutcome::kFailed;
-        r.detail = why.empty() ? "not found by postsuper (gone or moved since planning)" : why;
-      }
-      if (!why.empty()) {
-        report.warnings.push_back(why);
-        stopped_why = why;
-        report.stopped = why + " (" + std::string(queue) + ", batch " + std::to_string(report.batches) + ")";
-      }
-      if (progress) progress(handed, done_total);
-    }
-  }
-  return report;
+  return Executor(runner, options, verify, progress).run(plan);
 }
 
 }  // namespace qpurge
