@@ -283,18 +283,7 @@ void write_run_record(JsonWriter& w, const ArchiveHeader& h) {
   w.field("queue_directory", text_escaped(h.queue_directory));
   w.field("config_directory", text_escaped(h.config_directory));
   w.field("action", text_escaped(h.action));
-  w.key("criteria").begin_array();
-  for (const PlanCriterion& c : h.criteria) {
-    std::vector<std::string> shown, hex;
-    for (const std::string& v : c.values) {
-      shown.push_back(text_escaped(v));
-      hex.push_back(to_hex(v));
-    }
-    w.begin_object().field("option", text_escaped(c.option)).field_strings("values", shown);
-    w.field_strings("values_hex", hex);
-    w.end_object();
-  }
-  w.end_array();
+  write_criteria_exact(w, h.criteria);
   std::vector<std::string> argv;
   for (const std::string& a : h.argv) argv.push_back(text_escaped(a));
   w.field_strings("argv", argv).end_object();

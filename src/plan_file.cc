@@ -16,17 +16,7 @@ void write_header(JsonWriter& w, const PlanHeader& h) {
   w.field("host", text_escaped(h.host)).field("queue_directory", text_escaped(h.queue_directory));
   w.field("config_directory", text_escaped(h.config_directory));
   w.field("action", h.action).field("mixed", h.mixed).field("regex", h.regex).field_strings("queues", h.queues);
-  w.key("criteria").begin_array();
-  for (const PlanCriterion& c : h.criteria) {
-    std::vector<std::string> shown, hex;
-    for (const std::string& v : c.values) {
-      shown.push_back(text_escaped(v));
-      hex.push_back(to_hex(v));
-    }
-    w.begin_object().field("option", c.option).field_strings("values", shown).field_strings("values_hex", hex);
-    w.end_object();
-  }
-  w.end_array();
+  write_criteria_exact(w, h.criteria);
 }
 
 void write_message(JsonWriter& w, const PlanEntry& e) {
@@ -40,6 +30,20 @@ void write_message(JsonWriter& w, const PlanEntry& e) {
 }
 
 }  // namespace
+
+void write_criteria_exact(JsonWriter& w, const std::vector<PlanCriterion>& criteria) {
+  w.key("criteria").begin_array();
+  for (const PlanCriterion& c : criteria) {
+    std::vector<std::string> shown, hex;
+    for (const std::string& v : c.values) {
+      shown.push_back(text_escaped(v));
+      hex.push_back(to_hex(v));
+    }
+    w.begin_object().field("option", text_escaped(c.option)).field_strings("values", shown);
+    w.field_strings("values_hex", hex).end_object();
+  }
+  w.end_array();
+}
 
 std::string plan_to_json(const PlanHeader& h, const std::vector<PlanEntry>& entries) {
   std::string out;

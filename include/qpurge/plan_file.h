@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "qpurge/json_writer.h"
 #include "qpurge/plan.h"
 
 namespace qpurge {
@@ -41,6 +42,10 @@ struct PlanHeader {
   std::vector<std::string> queues;
   std::vector<PlanCriterion> criteria;
 };
+
+// "criteria": [{"option", "values" (text-escaped, for people), "values_hex"
+// (the exact bytes)}], as plan files and archive manifests carry them.
+void write_criteria_exact(JsonWriter& w, const std::vector<PlanCriterion>& criteria);
 
 std::string plan_to_json(const PlanHeader& header, const std::vector<PlanEntry>& entries);
 bool load_plan(const std::string& text, PlanHeader& header, std::vector<PlanEntry>& entries, std::string& error);
