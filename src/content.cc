@@ -11,14 +11,6 @@ std::string at(std::string what, std::uint64_t offset) {
   return std::move(what) + " at offset " + std::to_string(offset);
 }
 
-std::string printable_type(char t) {
-  unsigned char c = static_cast<unsigned char>(t);
-  if (c >= 0x21 && c < 0x7f) return std::string("'") + t + "'";
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "0x%02x", c);
-  return buf;
-}
-
 // The pointer value: leading blanks, then decimal (rec_goto; padding
 // pointers have a variable-width payload).
 bool pointer_target(std::string_view p, std::int64_t& target) {
@@ -73,7 +65,7 @@ bool read_content(ByteSource& source, RecordReader& reader, std::uint64_t start,
       return true;
     }
     if (r.type != rec::kNorm && r.type != rec::kCont)
-      return error = at("unexpected record type " + printable_type(r.type) + " in message content", r.offset), false;
+      return error = at("unexpected record type " + record_type_name(r.type) + " in message content", r.offset), false;
     const bool end_of_headers = headers_only && !partial && r.type == rec::kNorm && r.payload.empty();
     const std::size_t add = r.payload.size() + (r.type == rec::kNorm ? 1 : 0);
     if (out.text.size() + add > limit) {

@@ -35,14 +35,6 @@ int parse_numbers(std::string_view s, std::int64_t* out, int max) {
   return n;
 }
 
-std::string printable_type(char t) {
-  unsigned char c = static_cast<unsigned char>(t);
-  if (c >= 0x21 && c < 0x7f) return std::string("'") + t + "'";
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "0x%02x", c);
-  return buf;
-}
-
 struct Parser {
   Parser(ByteSource& s, RecordReader& r, Message& m, std::string& e, const ParseOptions& o)
       : source(s), reader(r), msg(m), error(e), options(o) {}
@@ -207,7 +199,7 @@ struct Parser {
       if (!next(offset, r)) return false;
       if (r.type == rec::kXtra) break;
       if (r.type != rec::kNorm && r.type != rec::kCont)
-        return fail("unexpected record type " + printable_type(r.type) + " in message content", r.offset);
+        return fail("unexpected record type " + record_type_name(r.type) + " in message content", r.offset);
       total += r.payload.size();
       if (total > kMaxHeaderBytes) break;
       if (partial) {
@@ -242,7 +234,7 @@ struct Parser {
     std::string_view first = reader.bytes(0, 1);
     if (first.empty()) return fail(reader.error().empty() ? "cannot read" : reader.error(), 0);
     if (!allowed(kEnvelopeTypes, first[0]))
-      return fail("not a queue file: first record type " + printable_type(first[0]), 0);
+      return fail("not a queue file: first record type " + record_type_name(first[0]), 0);
     Record r;
     RecordStatus st = reader.read(0, r);
     if (st == RecordStatus::kError) return fail(reader.error(), 0);
@@ -283,7 +275,7 @@ struct Parser {
   bool envelope_record(const Record& r, std::uint64_t& offset) {
     const char t = r.type;
     if (!allowed(kEnvelopeTypes, t))
-      return fail("unexpected record type " + printable_type(t) + " in envelope segment", r.offset);
+      return fail("unexpected record type " + record_type_name(t) + " in envelope segment", r.offset);
     if (t == rec::kSize) {
       if (r.offset != 0 || msg.has_size_record) return fail("misplaced size record", r.offset);
       return size_record(r);
@@ -308,7 +300,7 @@ struct Parser {
   // One record of the message content (read only when there is no size record).
   bool content_record(const Record& r) {
     if (!allowed(kContentTypes, r.type))
-      return fail("unexpected record type " + printable_type(r.type) + " in message content", r.offset);
+      return fail("unexpected record type " + record_type_name(r.type) + " in message content", r.offset);
     if (r.type == rec::kXtra) segment = Segment::kExtracted;
     return true;
   }
@@ -316,7 +308,7 @@ struct Parser {
   // One record of the extracted segment; the E record ends the reading.
   bool extracted_record(const Record& r) {
     if (!allowed(kExtractedTypes, r.type))
-      return fail("unexpected record type " + printable_type(r.type) + " in extracted segment", r.offset);
+      return fail("unexpected record type " + record_type_name(r.type) + " in extracted segment", r.offset);
     if (r.type != rec::kEnd) return common(r);
     msg.end_offset = r.offset;
     if (!msg.has_sender) return fail("no sender record", r.offset);

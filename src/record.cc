@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace qpurge {
@@ -141,6 +142,14 @@ void append_record(std::string& out, char type, std::string_view payload) {
     out.push_back(static_cast<char>(b));
   } while (len != 0);
   out.append(payload);
+}
+
+std::string record_type_name(char t) {
+  unsigned char c = static_cast<unsigned char>(t);
+  if (c >= 0x21 && c < 0x7f) return std::string("'") + t + "'";
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "0x%02x", c);
+  return buf;
 }
 
 }  // namespace qpurge

@@ -145,6 +145,9 @@ class RecordReader {
 // synthetic queue generator).
 void append_record(std::string& out, char type, std::string_view payload);
 
+// A record type for a message: 'N' when printable, else 0x0a.
+std::string record_type_name(char type);
+
 }  // namespace qpurge
 
 #endif  // QPURGE_RECORD_H_
