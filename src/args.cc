@@ -19,10 +19,9 @@ po::options_description selection_options(Args& a) {
   po::options_description sel("Selection (the same option repeated: any of them; different options: all of them)");
   for (const SelectorSpec& s : selector_specs())
     sel.add_options()(s.name, po::value<std::vector<std::string>>()->composing()->value_name(s.arg), s.help);
-  sel.add_options()(
-      "regex", po::bool_switch(&a.regex),
-      "--sender/--recipient/--original-recipient values are Boost.Regex patterns (whole address, any case)")(
-      "all", "select every message in the chosen queues")(
+  sel.add_options()("regex", po::bool_switch(&a.regex),
+                    "the values of --sender, --recipient and --original-recipient are Boost.Regex patterns (whole "
+                    "address, any case)")("all", "select every message in the chosen queues")(
       "mixed", text("skip|include"),
       "messages where only some pending recipients match: leave them (skip, the default) or act on them (include)");
   po::options_description excl("Exclusions (a message, or recipient, that matches one is not selected)");
