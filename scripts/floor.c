@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * floor.c - the hardware floor for reading a queue, the figure scripts/bench
  * measures qpurge against (issue 6): walk QUEUE_DIR and its one-character

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // address.cc - internal and external address forms, IDN; see address.h.
 #include "qpurge/address.h"
 

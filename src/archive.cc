@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // archive.cc - copies of queue files before they are deleted; see archive.h.
 #include "qpurge/archive.h"
 

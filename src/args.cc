@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // args.cc - reading the command line; see args.h.
 #include "qpurge/args.h"
 

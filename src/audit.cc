@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // audit.cc - audit log and syslog; see audit.h.
 #include "qpurge/audit.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // cli.cc - the thin entry; see cli.h.
 #include "qpurge/cli.h"
 

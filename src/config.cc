@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // config.cc - from Args to one validated RunConfig; see config.h.
 #include "qpurge/config.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // content.cc - reading a queue file's message content; see content.h.
 #include "qpurge/content.h"
 

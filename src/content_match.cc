@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // content_match.cc - content criteria; see content_match.h.
 #include "qpurge/content_match.h"
 

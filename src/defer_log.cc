@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // defer_log.cc - defer log parsing and lookup; see defer_log.h.
 #include "qpurge/defer_log.h"
 

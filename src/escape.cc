@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // escape.cc - text and JSON escaping; see escape.h.
 #include "qpurge/escape.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // execute.cc - batched postsuper runs and their verification; see execute.h.
 #include "qpurge/execute.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // instances.cc - postmulti -l; see instances.h.
 #include "qpurge/instances.h"
 

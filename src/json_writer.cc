@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // json_writer.cc - the one JSON writer; see json_writer.h.
 #include "qpurge/json_writer.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // main.cc - qpurge entry point; everything is in cli.cc.
 #include "qpurge/cli.h"
 

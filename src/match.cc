@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // match.cc - criteria and the AND/OR/mixed evaluation; see match.h.
 #include "qpurge/match.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // mime.cc - decoding a message with GMime 3; see mime.h.
 #include "qpurge/mime.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // output.cc - text and JSON renderings of plan entries; see output.h.
 #include "qpurge/output.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // plan.cc - planning and re-verification; see plan.h.
 #include "qpurge/plan.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // plan_file.cc - plan files; see plan_file.h.
 #include "qpurge/plan_file.h"
 

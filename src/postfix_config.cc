@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // postfix_config.cc - postconf lookups; see postfix_config.h.
 #include "qpurge/postfix_config.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // printer.cc - the printers; see printer.h.
 #include "qpurge/printer.h"
 

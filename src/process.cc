@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // process.cc - posix_spawn with pipes and a poll loop; see process.h.
 #include "qpurge/process.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // purge.cc - the engine of one run; see purge.h.
 #include "qpurge/purge.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // qshape_table.cc - qshape's table, reproduced; see qshape_table.h.
 #include "qpurge/qshape_table.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // queue_file.cc - queue file parser; see queue_file.h for the contract.
 #include "qpurge/queue_file.h"
 

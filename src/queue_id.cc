@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // queue_id.cc - queue ID forms; see queue_id.h.
 #include "qpurge/queue_id.h"
 

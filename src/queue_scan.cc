@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // queue_scan.cc - parallel, ordered queue walk; see queue_scan.h.
 #include "qpurge/queue_scan.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // record.cc - raw record reading through a window buffer; see record.h.
 #include "qpurge/record.h"
 

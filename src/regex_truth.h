@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // regex_truth.h - Boost.Regex for criteria, failing closed (private to src/).
 //
 // compile() turns a bad expression into the usage error the criteria report

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // restore.cc - restoring archived messages, listing and pruning archive runs;
 // see restore.h.
 #include "qpurge/restore.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // selectors.cc - the table of selector options; see selectors.h.
 #include "qpurge/selectors.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // system.cc - the real System; see system.h.
 #include "qpurge/system.h"
 

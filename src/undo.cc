@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // undo.cc - restoring archive runs, listing and pruning them; see undo.h.
 #include "qpurge/undo.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // via_hold.cc - the two-phase delete; see via_hold.h.
 #include "qpurge/via_hold.h"
 

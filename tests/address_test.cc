@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // address_test.cc - the internal and external address forms (as Postfix's
 // quote_822_local and postqueue -j make them) and IDN domain forms.
 #include "qpurge/address.h"

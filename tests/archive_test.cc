@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // archive_test.cc - copies of queue files before deletion: byte for byte,
 // mode and times kept, logs, the manifest, and every refusal leaving nothing.
 #include "qpurge/archive.h"

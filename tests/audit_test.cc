@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // audit_test.cc - the audit log: one whole record or none, on a full disk too.
 #include "qpurge/audit.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // config_test.cc - from what the user typed to one RunConfig: every refusal,
 // with its message, and the conflicts between options and a saved plan.
 #include "qpurge/config.h"

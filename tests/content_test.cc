@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // content_test.cc - the content reader (content.h), its MIME decoding
 // (mime.h) and the content criteria (content_match.h), on queue files made
 // like cleanup makes them and on the real Milter-edited file

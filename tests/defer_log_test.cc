@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // defer_log_test.cc - defer log entries and their join to recipients.
 #include "qpurge/defer_log.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // escape_test.cc - nothing from a queue file reaches a terminal raw; JSON
 // keeps every byte.
 #include "qpurge/escape.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // execute_test.cc - the executor's verification of postsuper's word.
 //
 // The real postsuper is exercised by the integration tests; here a scripted

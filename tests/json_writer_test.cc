@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // json_writer_test.cc - the one JSON writer: commas, nesting, lossless strings.
 #include "qpurge/json_writer.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // match_test.cc - selectors: exact, case-insensitive, lookalikes, null
 // sender, AND/OR, mixed messages.
 #include "qpurge/match.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // output_test.cc - plan entries as text and JSON, and the dry run's view.
 #include "qpurge/output.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // plan_file_test.cc - plans saved and loaded: exact bytes survive, and a plan
 // that could point qpurge anywhere but its own queue is refused.
 #include "qpurge/plan_file.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // plan_test.cc - planning over a spool, re-verification, plan files.
 #include "qpurge/plan.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // postfix_config_test.cc - how Postfix commands are called and read.
 #include "qpurge/postfix_config.h"
 

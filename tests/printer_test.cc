@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // printer_test.cc - each format, with hostile bytes from queue files, and the
 // instance named on every line.
 #include "qpurge/printer.h"

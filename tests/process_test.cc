@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // process_test.cc - running a command without a shell: what it printed, how
 // it ended, and a program that cannot be run.
 #include "qpurge/process.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // purge_test.cc - the engine's destructive decisions, driven end to end
 // (arguments, configuration, engine, printers) with a fake System and a fake
 // Postfix acting on temporary spools. Every acting case has a dry-run twin

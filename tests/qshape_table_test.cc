@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // qshape_table_test.cc - qshape's arithmetic and layout, case by case. The
 // comparison with the real qshape on a real queue is tests/integration/it_shape.py.
 #include "qpurge/qshape_table.h"

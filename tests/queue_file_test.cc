@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // queue_file_test.cc - the queue file parser: layout, pointers, corruption.
 //
 // Real files made by Postfix are checked against postqueue -j and postcat in

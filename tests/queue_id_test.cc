@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // queue_id_test.cc - short and long queue IDs as Postfix makes them.
 #include "qpurge/queue_id.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // queue_scan_test.cc - the queue walk: hashed directories, names, file kinds,
 // deterministic order on any number of threads, system call failures.
 #include "qpurge/queue_scan.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // real_queue_files_test.cc - the parser on real queue files made by Postfix
 // (tests/data/queue, see its README.md), judged by what Postfix itself said
 // of each file: postqueue -j (NAME.json) and postcat -v -o (NAME.postcat).

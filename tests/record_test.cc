@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // record_test.cc - the raw record layer: varint lengths and their limits.
 #include "qpurge/record.h"
 

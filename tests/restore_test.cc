@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // restore_test.cc - restoring archive runs into a temporary spool, with a
 // fake postsuper -s; listing and pruning runs.
 #include "qpurge/restore.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // system_test.cc - the real System's file writes: --save-plan never follows
 // a symlink and never leaves half a file.
 #include "qpurge/system.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // text_test.cc - line splitting and trimming shared by the parsers of
 // postsuper's, postconf's and the bounce daemon's text.
 #include "qpurge/text.h"

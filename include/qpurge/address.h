@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // address.h - envelope addresses and domains as Postfix stores them and as
 // operators type them.
 //

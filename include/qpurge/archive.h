@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // archive.h - a purge that can be undone: copies of queue files taken before
 // their IDs are handed to postsuper, for `qpurge --restore` to put back.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // args.h - what the user typed, read and nothing more.
 //
 // parse_args() is the only user of Boost.Program_options. It turns argv into

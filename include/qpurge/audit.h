@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // audit.h - the record of every run that changes the queue.
 //
 // Before acting, qpurge appends an "intent" record (who, what command, the

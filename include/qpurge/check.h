@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // check.h - internal checks: a condition that only a bug in qpurge can
 // break. A failed check throws InternalError naming the file and line; the
 // command reports it as "internal error" and acts no further.

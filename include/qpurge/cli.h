@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // cli.h - the qpurge command: argv in, exit status out.
 //
 // The thin entry: refuse set-uid, read the arguments (args.h), load a plan

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // config.h - one validated configuration for a run.
 //
 // make_config() turns Args (what the user typed) into a RunConfig: the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // content.h - the message content of a queue file, as raw RFC 5322 text.
 //
 // The content is the concatenation of the text records between the message

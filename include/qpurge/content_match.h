@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // content_match.h - criteria on what a message says (its decoded content).
 //
 // Each criterion says how much content it needs (Criterion::needs_content):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // defer_log.h - Postfix defer logs (defer/<hash>/<ID>), the source of the
 // "delay reason" postqueue -j shows.
 //

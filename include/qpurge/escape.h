@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // escape.h - making strings from queue files safe to print.
 //
 // Queue files carry text that strangers wrote. Nothing from them reaches a

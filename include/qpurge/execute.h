@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // execute.h - hand the plan to the real postsuper, and learn what it did.
 //
 // IDs are written one per line to `postsuper [-c DIR] -d - QUEUE` (or -h, -H,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // instances.h - the Postfix instances of this host, as postmulti lists them.
 //
 // `postmulti -l` prints "name group enabled config_directory" per instance;

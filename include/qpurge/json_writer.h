@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // json_writer.h - the one JSON writer: printers, plan files, audit records
 // and the shape table all write through it.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // match.h - selection criteria and their evaluation against one message.
 //
 // A criterion is one value of one selector option (--sender X, --domain Y).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // mime.h - what a message says: its content decoded with GMime 3.
 //
 // decode_content() hands the raw content (content.h) to GMime's parser and

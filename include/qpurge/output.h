@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // output.h - printers for plans and reports.
 //
 // Interchangeable sinks: human text, IDs only (ready for `postsuper -d -`),

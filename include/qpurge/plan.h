@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // plan.h - the plan: which queue files to act on, and why.
 //
 // build_plan() scans the chosen queues, evaluates the matcher on every

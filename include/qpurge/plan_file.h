@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // plan_file.h - saving a plan for review, and loading it to act on exactly
 // those messages later (--save-plan / --apply-plan).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // postfix_config.h - what qpurge asks Postfix about its configuration.
 //
 // The queue directory comes from `postconf [-c DIR] -h queue_directory`,

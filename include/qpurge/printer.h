@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // printer.h - what a run shows: plan lines, per-ID results, summaries,
 // warnings and the progress line.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // process.h - running a Postfix command without a shell.
 //
 // run_command() execs argv[0] directly (never through a shell), writes

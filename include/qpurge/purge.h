@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // purge.h - the engine of one run on one instance: plan, cap, confirm,
 // record the intent, act (directly or via hold), report, record the result.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // qshape_table.h - the table Postfix's qshape prints, for any selection.
 //
 // qshape (auxiliary/qshape/qshape.pl) shows recipient (or, with -s, sender)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // queue_file.h - one Postfix queue file, read the way Postfix reads it.
 //
 // parse_queue_file() starts at offset 0, follows every non-zero pointer

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // queue_id.h - Postfix queue IDs and queue names.
 //
 // Postfix accepts any name of letters, digits and '_' up to 255 characters as

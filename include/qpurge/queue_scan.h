@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // queue_scan.h - walk Postfix message queues and parse every queue file.
 //
 // The scan opens each queue directory once and works with openat()/fstat()

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // record.h - the Postfix queue-file record layer.
 //
 // A queue file is a flat sequence of records: one type byte, a length as an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // restore.h - putting archived messages back into the queue, and listing and
 // pruning archive runs (qpurge --archive DIR writes them; see archive.h).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // selectors.h - the table of selector options: one entry drives the
 // command-line option, its help, its --exclude- twin and the rebuilding of a
 // matcher from a saved plan.

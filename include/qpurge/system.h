@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // system.h - every side effect of a run, behind one interface.
 //
 // The engine (purge.h, via_hold.h) asks System for who runs it, whether a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // text.h - line splitting and trimming for the text qpurge reads from
 // Postfix: postsuper's and postconf's output, the bounce daemon's defer logs.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // undo.h - the modes that take a purge back: --restore, --archives and
 // --prune-archives (the archive itself is written by the purge engine,
 // purge.h, through archive.h).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // via_hold.h - the two-phase delete (--via-hold).
 //
 // Phase 1 puts the planned messages that are not on hold yet on hold (each

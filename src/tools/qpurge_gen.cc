@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // qpurge_gen.cc - qpurge-gen: write a synthetic Postfix queue for benchmarks
 // and tests.
 //

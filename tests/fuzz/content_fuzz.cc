@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // content_fuzz.cc - libFuzzer target: queue file -> content -> GMime.
 //
 // Any input must either parse or be rejected with a reason, at every stage:

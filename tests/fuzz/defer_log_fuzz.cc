@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // defer_log_fuzz.cc - libFuzzer target for the defer log parser.
 #include <cstddef>
 #include <cstdint>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // make_seeds.cc - writes seed inputs for the queue file fuzzer: files laid
 // out as cleanup writes them (the real files in tests/data are added by
 // scripts/test-hardening).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // queue_file_fuzz.cc - libFuzzer target for the queue file parser.
 //
 // Any input must either parse or be rejected with a reason: no crash, no

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Undo a purge: --archive, --restore, --archives, --prune-archives (README,
 "Undo a purge"), on a real private Postfix instance.
 

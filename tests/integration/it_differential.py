@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """qpurge reads every queue file as Postfix does (issue 3).
 
 1. For every message of a real instance, qpurge's view (--all --dry-run

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Fail closed: when a decision cannot be made, nothing is acted on (the
 "fail closed" issue), on real private Postfix instances.
 

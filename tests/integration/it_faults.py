@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Faults around postsuper and the audit log (issue 8), on a real instance.
 
 Each case asserts that nothing outside the selection was removed, that the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The benchmark generator writes what cleanup writes (issue 6).
 
 qpurge-gen fills the deferred queue of a stopped private instance; the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The grep/xargs script against qpurge on the same corpus (issue 3).
 
 The script operators run today,

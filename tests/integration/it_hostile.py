@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Hostile input on the command's own surface (issue 8): a spool of
 hand-made queue files read with --queue-dir, checking what reaches the
 terminal and what JSON carries.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """--all-instances runs over every instance postmulti -l lists (issue 7).
 
 postmulti only reads the default configuration directory, /etc/postfix, so

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """A purge while the instance is live and moving mail (issue 3).
 
 Short retry times keep messages moving between deferred and active, and a

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Real purges judged by Postfix (issues 2 and 3).
 
 For each selection, the expected IDs are computed from postqueue -j with jq;

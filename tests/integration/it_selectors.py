@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Selectors operators know, actions, and the safety features (issue 4),
 on a real instance: a SASL-user purge of mail submitted through smtpd with
 AUTH, a reason-based purge, each action, --via-hold with one message changed

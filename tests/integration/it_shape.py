@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """qpurge --shape equals qshape (issue 5).
 
 A real queue is built with the private Postfix instance, stopped, and aged:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Long work is visible on a terminal and invisible elsewhere (issue 7).
 
 Runs qpurge on a hand-made spool under a pseudo-terminal: stderr carries a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_milter.c - a small Milter for qpurge's test corpus.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fake_postfix.h - postconf, postmulti and postsuper for unit tests, acting
 // on temporary spools (TestSpool) the way the real ones act on a queue, and
 // failing on demand the way a real one cannot be made to.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fake_system.h - a System for unit tests: every answer set by the test,
 // every side effect recorded.
 #ifndef QPURGE_TESTS_SUPPORT_FAKE_SYSTEM_H_

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // queue_writer.cc - cleanup-identical queue files; see queue_writer.h.
 #include "support/queue_writer.h"
 

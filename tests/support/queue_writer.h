@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // queue_writer.h - writing queue files record for record as Postfix's
 // cleanup daemon does for a local (sendmail) submission.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // scripted_runner.h - a CommandRunner that acts like `postsuper -d -` on a
 // list of existing IDs, for the executor's tests: it records exactly what was
 // written to it and can be told to die mid-batch, not to start, or to print

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_spool.h - a temporary spool directory for tests, filled with queue
 // files written like cleanup writes them (queue_writer.h).
 #ifndef QPURGE_TESTS_SUPPORT_TEST_SPOOL_H_
