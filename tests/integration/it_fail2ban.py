@@ -22,11 +22,14 @@ build's qpurge and the private instance:
      mail goes on hold too
   4  `unbanip 203.0.113.7`: nothing is released
   5  a jail whose action cannot work (a Postfix configuration directory that
-     does not exist: qpurge exits 2) is reported as a failure in fail2ban's
-     log, and nothing changes
-  6  mode=archive: `banip 198.51.100.77` deletes exactly its mail, and the
+     does not exist: qpurge exits 2; a mode that does not exist) is reported
+     as a failure in fail2ban's log, and nothing changes
+  6  fail2ban stopped, 203.0.113.8's mail released by hand, fail2ban
+     started again: the ban is restored from its database, and qpurge is
+     not run again (the mail stays released)
+  7  mode=archive: `banip 198.51.100.77` deletes exactly its mail, and the
      archive has one run directory with a copy of each message and a
-     manifest naming them
+     manifest naming them; the audit log has the run
 
 Exit status: 0 pass, 1 fail, 77 skip (not root, no Postfix, swaks or
 fail2ban, or fail2ban cannot run here).
@@ -173,6 +176,11 @@ action = qpurge[{common}, mode=archive, archivedir="{self.archive}"]
 enabled = true
 logpath = {d}/broken.log
 action = qpurge[qpurge="{QPURGE}", postfixdir="{d}/no-such-postfix", auditlog="{self.audit}"]
+
+[qpurge-badmode]
+enabled = true
+logpath = {d}/broken.log
+action = qpurge[{common}, mode=purge]
 """)
         write(os.path.join(d, "archive.log"), "")
         write(os.path.join(d, "broken.log"), "")
@@ -302,7 +310,22 @@ def check_broken(inst, f2b):
     seen = wait_for(lambda: pat.search(f2b.log_text()), "the failure in fail2ban's log")
     stderr = [l for l in f2b.log_text().splitlines() if "ERROR" in l and "stderr" in l]
     check(seen and stderr, f"5: qpurge's exit 2 is a failure in fail2ban's log, with its message ({stderr[:1]})")
+    f2b.ban("qpurge-badmode", BROKEN)
+    seen = wait_for(lambda: "mode must be hold or archive, not 'purge'" in f2b.log_text(), "the bad mode in the log")
+    check(seen and len(pat.findall(f2b.log_text())) >= 2, "5: mode=purge is refused (exit 2), logged as a failure")
     check(where(inst) == before, "5: nothing changed")
+
+
+def check_restart(inst, f2b, mail):
+    """A ban restored from fail2ban's database does not run qpurge again."""
+    f2b.stop()
+    inst.postsuper("-H", "-", input="".join(i + "\n" for i in mail[LOG_BANNED]))
+    before = where(inst)
+    f2b.start()
+    restored = wait_for(lambda: f"Restore Ban {LOG_BANNED}" in f2b.log_text(), "the restored ban")
+    time.sleep(3)
+    check(restored and where(inst) == before and all(before[i] == "deferred" for i in mail[LOG_BANNED]),
+          f"6: fail2ban restarted restores the ban of {LOG_BANNED}; its mail, released meanwhile, stays released")
 
 
 def check_archive(inst, f2b, mail, start):
@@ -310,22 +333,22 @@ def check_archive(inst, f2b, mail, start):
     want = set(mail[ARCHIVED])
     wait_for(lambda: not (want & set(where(inst))), f"{ARCHIVED}'s mail gone")
     now = where(inst)
-    check(not (want & set(now)), f"6: banip {ARCHIVED} in mode=archive: its {len(want)} messages are deleted")
+    check(not (want & set(now)), f"7: banip {ARCHIVED} in mode=archive: its {len(want)} messages are deleted")
     others = set(mail[OTHER]) | set(mail["sendmail"])
-    check(all(now.get(i) == start[i] for i in others), "6: mail from other addresses is where it was")
+    check(all(now.get(i) == start[i] for i in others), "7: mail from other addresses is where it was")
     runs = sorted(os.listdir(f2b.archive)) if os.path.isdir(f2b.archive) else []
-    check(len(runs) == 1, f"6: one run directory in the archive ({runs})")
+    check(len(runs) == 1, f"7: one run directory in the archive ({runs})")
     if not runs:
         return
     rundir = os.path.join(f2b.archive, runs[0])
     files = {n for n in os.listdir(rundir) if n != "manifest.jsonl" and not n.endswith((".defer", ".bounce"))}
-    check(files == want, f"6: the run directory has a copy of each deleted message ({sorted(files)})")
+    check(files == want, f"7: the run directory has a copy of each deleted message ({sorted(files)})")
     recs = audit_records(os.path.join(rundir, "manifest.jsonl"))
     listed = {r.get("queue_id") for r in recs if r.get("record") == "message"}
-    check(listed == want, "6: the manifest names each of them")
+    check(listed == want, "7: the manifest names each of them")
     intent, result = run_records(f2b.audit, ARCHIVED)
     check(intent.get("action") == "delete" and intent.get("archive") == rundir and result.get("archive") == rundir,
-          f"6: the audit log has the run: delete, naming the run directory ({intent.get('action')}, {intent.get('archive')})")
+          f"7: the audit log has the run: delete, naming the run directory ({intent.get('action')}, {intent.get('archive')})")
 
 
 def main():
@@ -356,6 +379,7 @@ def main():
             check_log_ban(inst, f2b, mail)
             check_unban(inst, f2b, mail)
             check_broken(inst, f2b)
+            check_restart(inst, f2b, mail)
             check_archive(inst, f2b, mail, start)
             completed = True
         finally:
