@@ -99,7 +99,7 @@ struct Purge::State {
   std::set<std::string> warned;         // patterns already named as undecided
   std::unique_ptr<ArchiveRun> archive;  // --archive
   bool resolved = false;                // resolve_queue() done
-  bool locked_by_caller = false;        // --all-instances: lock_and_prepare() holds the lock
+  bool locked_by_caller = false;        // --all-instances: prepare_and_lock() holds the lock
   std::vector<std::unique_ptr<RunLock>> locks;
 
   // Entries are kept (to act on, to save, or from a plan file) rather than streamed.

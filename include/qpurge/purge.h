@@ -8,7 +8,8 @@
 // that never reaches the runner's postsuper.
 //
 // Failure: a fatal condition (no queue, not root, no postsuper, another
-// instance's spool, an audit log that cannot be written) is reported once
+// instance's spool, the run lock held by another qpurge or not to be had,
+// an audit log that cannot be written) is reported once
 // through the Printer before anything changes, and the Outcome is kFatal.
 // What happens after acting starts is never fatal: it is in the report and
 // makes the Outcome kPartial.
