@@ -160,6 +160,7 @@ void Purge::State::take_lock() {
   req.queue_directories = {queue_dir};
   req.argv = c.argv;
   req.wait_seconds = c.wait_seconds;
+  req.on_wait = [this](const std::string& line) { p.note(line); };
   std::string refusal;
   if (!take_run_locks(sys, req, locks, refusal)) throw Fatal(refusal);
 }
@@ -447,6 +448,7 @@ Outcome Purge::refuse(const std::string& why) {
 
 const std::string& Purge::queue_directory() const { return s_->queue_dir; }
 void Purge::lock_held_by_caller() { s_->locked_by_caller = true; }
+void Purge::note(const std::string& line) { s_->p.note(line); }
 
 std::optional<Outcome> Purge::plan() {
   State& s = *s_;
@@ -505,6 +507,7 @@ std::vector<std::optional<Outcome>> prepare_and_lock(std::vector<std::unique_ptr
   req.argv = config.argv;
   req.wait_seconds = config.wait_seconds;
   for (auto& purge : purges) {
+    if (!req.on_wait) req.on_wait = [&first = *purge](const std::string& line) { first.note(line); };
     outcomes.push_back(purge->prepare());
     if (!outcomes.back() && config.acting()) req.queue_directories.push_back(purge->queue_directory());
   }

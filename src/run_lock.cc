@@ -95,6 +95,7 @@ bool take_run_locks(System& sys, const LockRequest& req, std::vector<std::unique
   const std::string command = lock_command(req.argv);
   const std::int64_t start = sys.monotonic_us();
   const std::int64_t deadline = start + static_cast<std::int64_t>(req.wait_seconds) * 1000000;
+  bool told = false;
   for (const std::string& dir : dirs) {
     for (;;) {
       LockAttempt a = sys.try_lock_queue(dir, command);
@@ -108,6 +109,10 @@ bool take_run_locks(System& sys, const LockRequest& req, std::vector<std::unique
         refusal = refusal_for(dir, a, req.wait_seconds);
         return false;
       }
+      if (!told && req.on_wait)
+        req.on_wait("waiting up to " + std::to_string(req.wait_seconds) + " s for another qpurge acting on " + dir +
+                    " (" + describe_holder(a.holder) + ")");
+      told = true;
       sys.sleep_us(std::min(kPollMicroseconds, deadline - now));
     }
   }

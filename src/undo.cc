@@ -87,7 +87,8 @@ Outcome run_restore(const RunConfig& c, System& sys, CommandRunner& runner, Prin
   if (!restore_queue(c, sys, runner, p, queue_dir)) return outcome(Outcome::Kind::kFatal);
   std::vector<std::unique_ptr<RunLock>> locks;  // held until the restore is done
   std::string refusal;
-  if (!c.dry_run && !take_run_locks(sys, LockRequest{{queue_dir}, c.argv, c.wait_seconds}, locks, refusal)) {
+  LockRequest req{{queue_dir}, c.argv, c.wait_seconds, [&p](const std::string& line) { p.note(line); }};
+  if (!c.dry_run && !take_run_locks(sys, req, locks, refusal)) {
     p.fatal(refusal);
     return outcome(Outcome::Kind::kFatal);
   }

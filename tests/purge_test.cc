@@ -371,6 +371,10 @@ TEST_F(PurgeTest, WaitTakesTheLockOnceItIsFree) {
   sys.busy_tries = 3;
   EXPECT_EQ(run({"--domain", "example.com", "--yes", "--wait", "5"}), kExitDone) << err.str();
   EXPECT_EQ(sys.sleeps_us, std::vector<std::int64_t>(3, 100000));
+  EXPECT_NE(err.str().find("qpurge: waiting up to 5 s for another qpurge acting on " + spool.root() +
+                           " (PID 4242: qpurge --all --yes)\n"),
+            std::string::npos)
+      << err.str();
   EXPECT_EQ(files_in("deferred"), 1u);
 }
 

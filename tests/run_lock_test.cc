@@ -54,7 +54,7 @@ TEST(RunLockTest, TakesLocksInSortedOrderEachOnce) {
   FakeSystem sys;
   std::vector<std::unique_ptr<RunLock>> held;
   std::string refusal;
-  LockRequest req{{"/var/spool/z", "/var/spool/a", "/var/spool/z"}, {"qpurge", "--all"}, 0};
+  LockRequest req{{"/var/spool/z", "/var/spool/a", "/var/spool/z"}, {"qpurge", "--all"}, 0, {}};
   ASSERT_TRUE(take_run_locks(sys, req, held, refusal)) << refusal;
   EXPECT_EQ(sys.locked, (std::vector<std::string>{"/var/spool/a", "/var/spool/z"}));
   EXPECT_EQ(held.size(), 2u);
@@ -68,8 +68,11 @@ TEST(RunLockTest, RefusalLetsGoOfWhatWasTaken) {
   sys.busy = {"/var/spool/z"};
   std::vector<std::unique_ptr<RunLock>> held;
   std::string refusal;
-  LockRequest req{{"/var/spool/z", "/var/spool/a"}, {"qpurge"}, 1};
+  std::vector<std::string> told;
+  LockRequest req{{"/var/spool/z", "/var/spool/a"}, {"qpurge"}, 1, [&](const std::string& s) { told.push_back(s); }};
   EXPECT_FALSE(take_run_locks(sys, req, held, refusal));
+  EXPECT_EQ(told, std::vector<std::string>{"waiting up to 1 s for another qpurge acting on /var/spool/z (PID 4242: "
+                                           "qpurge --all --yes)"});
   EXPECT_TRUE(held.empty());
   EXPECT_EQ(sys.locks_held, 0);
   EXPECT_EQ(refusal,
@@ -84,7 +87,7 @@ TEST(RunLockTest, WaitingStopsAtTheDeadlineExactly) {
   sys.busy_tries = 1000;
   std::vector<std::unique_ptr<RunLock>> held;
   std::string refusal;
-  EXPECT_FALSE(take_run_locks(sys, LockRequest{{"/q"}, {"qpurge"}, 3}, held, refusal));
+  EXPECT_FALSE(take_run_locks(sys, LockRequest{{"/q"}, {"qpurge"}, 3, {}}, held, refusal));
   std::int64_t slept = 0;
   for (std::int64_t us : sys.sleeps_us) slept += us;
   EXPECT_EQ(slept, 3000000);

@@ -67,6 +67,8 @@ class Purge {
   Outcome act();
   // Reports a fatal condition before anything changed.
   Outcome refuse(const std::string& why);
+  // A line for the operator on standard error (Printer::note).
+  void note(const std::string& line);
 
   // The caller holds this run's lock (prepare_and_lock()).
   void lock_held_by_caller();

@@ -20,6 +20,7 @@
 #ifndef QPURGE_RUN_LOCK_H_
 #define QPURGE_RUN_LOCK_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -49,6 +50,8 @@ struct LockRequest {
   std::vector<std::string> queue_directories;  // taken sorted, each once
   std::vector<std::string> argv;               // the command line, for the lock file
   unsigned wait_seconds = 0;                   // 0: refuse at once when busy
+  // Told once, when a lock is found busy and there is time to wait for it.
+  std::function<void(const std::string&)> on_wait;
 };
 
 // Takes every lock of `request` in sorted order (so two runs over several
