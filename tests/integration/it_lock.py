@@ -74,6 +74,8 @@ def concurrent_runs(inst, env, lock_dir):
     check(after_first in (before - a, before - a - b), "the queue is as the first purge alone leaves it")
     wout, werr = waiting.communicate(timeout=120)
     check(waiting.returncode == 0, f"--wait: acted after the first was done, exit 0 ({werr.strip()[-300:]})")
+    check(f"waiting up to 60 s for another qpurge acting on " in werr and f"(PID {first.pid}: " in werr,
+          "--wait says whom it waits for")
     check(done_ids(wout) == b and len(wout.splitlines()) == 5,
           "--wait planned afresh: only b's 5 messages, none of a's as not found")
     check(inst.ids() == before - a - b and c <= inst.ids(), "c's messages, refused, are all still there")
