@@ -87,9 +87,14 @@ po::options_description output_options(Args& a) {
       "linear", po::bool_switch(&a.linear), "linear buckets (qshape -l)")("parents", po::bool_switch(&a.parents),
                                                                           "add parent-domain rows (qshape -p)")(
       "min-subdomains", text("N"), "parent rows need N subdomains (qshape -m; default 5)")(
-      "width", text("N"), "output width (qshape -w; default 80)");
+      "width", text("N"), "output width (qshape -w; default 80)")(
+      "top", text("N"),
+      "with --format prometheus: the N domains with most messages keep their label, the rest are summed as "
+      "domain=\"other\" (default 20)")("output", text("FILE"),
+                                       "write the shape to FILE atomically (temporary file, fsync, rename), mode 0644");
   po::options_description out("Output");
-  out.add_options()("format", text("FORMAT"), "text|ids|json (default text)")(
+  out.add_options()("format", text("FORMAT"),
+                    "text|ids|json|prometheus (default text; prometheus: with --shape, for node_exporter)")(
       "explain", po::bool_switch(&a.explain), "say which criteria held for each message, and each skipped as mixed")(
       "detail", po::bool_switch(&a.detail), "JSON: add done and canceled recipients and named attributes")(
       "quiet,q", po::bool_switch(&a.quiet), "no progress line and no summary")(
@@ -193,6 +198,8 @@ Args parse_args(int argc, const char* const* argv) {
                                                                           {"min-subdomains", &a.min_subdomains},
                                                                           {"width", &a.width},
                                                                           {"format", &a.format},
+                                                                          {"top", &a.top},
+                                                                          {"output", &a.output},
                                                                           {"threads", &a.threads},
                                                                           {"archive", &a.archive},
                                                                           {"restore", &a.restore},

@@ -37,7 +37,8 @@ Format parse_format(const std::string& f) {
   if (f == "text") return Format::kText;
   if (f == "ids") return Format::kIds;
   if (f == "json") return Format::kJson;
-  throw UsageError("--format must be text, ids or json, not '" + text_escaped(f) + "'");
+  if (f == "prometheus") return Format::kPrometheus;
+  throw UsageError("--format must be text, ids, json or prometheus, not '" + text_escaped(f) + "'");
 }
 
 MixedPolicy parse_mixed(const std::string& m) {
@@ -76,6 +77,22 @@ void set_shape(const Args& args, RunConfig& c) {
   number_if(args.width, "--width", 1, 10000, so.width);
   c.shape = so;
   c.dry_run = true;
+}
+
+// --format prometheus, --top and --output: ways to show a shape.
+void set_shape_output(const Args& args, RunConfig& c) {
+  const bool prometheus = c.format == Format::kPrometheus;
+  if (prometheus && !c.shape) throw UsageError("--format prometheus shows a shape: it goes with --shape");
+  if (args.top && !prometheus) throw UsageError("--top goes with --format prometheus (the table shows every domain)");
+  number_if(args.top, "--top", 1, 100000, c.top);
+  if (prometheus && (args.parents || args.min_subdomains || args.width))
+    throw UsageError(
+        "--parents, --min-subdomains and --width shape the table; they do not go with --format prometheus");
+  if (args.output && !c.shape)
+    throw UsageError("--output writes a shape: it goes with --shape (plans and results go to standard output)");
+  if (args.all_instances && (prometheus || args.output))
+    throw UsageError("--format prometheus and --output show one instance: run once per instance with -c DIR");
+  c.output = args.output.value_or("");
 }
 
 void set_limits(const Args& args, RunConfig& c) {
@@ -229,12 +246,13 @@ RunConfig make_config(const Args& args, const PlanHeader* plan) {
                            &args.postmulti, &args.config_dir, &args.queue_dir})
     if (*path && path->value().empty())
       throw UsageError("an option that names a file or directory was given an empty value");
-  for (const auto* path : {&args.archive, &args.restore, &args.archives, &args.prune_archives})
+  for (const auto* path : {&args.archive, &args.restore, &args.archives, &args.prune_archives, &args.output})
     if (*path && path->value().empty())
       throw UsageError("an option that names a file or directory was given an empty value");
   if (archive_listing(args, c)) return c;
   set_limits(args, c);
   set_shape(args, c);
+  set_shape_output(args, c);
   if (args.all_instances && (args.config_dir || args.queue_dir || args.save_plan || args.apply_plan))
     throw UsageError("--all-instances takes no -c, --queue-dir, --save-plan or --apply-plan");
   QPURGE_CHECK(plan || !args.apply_plan);  // the caller loads the plan file first

@@ -7,6 +7,7 @@
 #include "qpurge/check.h"
 #include "qpurge/escape.h"
 #include "qpurge/json_writer.h"
+#include "qpurge/metrics.h"
 
 namespace qpurge {
 namespace {
@@ -81,39 +82,76 @@ class JsonPrinter : public Printer {
   }
 };
 
-class ShapePrinter : public Printer {
+// What the shape printers have in common: no plan lines, no results, the
+// shape options with qshape's time() (the ages are counted from the run's
+// clock), and a message's pending recipients as addresses.
+class ShapeBase : public Printer {
  public:
   using Printer::Printer;
   bool shows_plan_lines() const override { return false; }
-  void begin_plan(std::int64_t now) override {
+  void result(const IdResult&, const ActionInfo&) override {}
+
+ protected:
+  ShapeOptions shape_at(std::int64_t now) const {
     ShapeOptions so = *config_.shape;
-    so.now = now;  // qshape's time(): the ages are counted from the run's clock
-    table_.emplace(so);
+    so.now = now;
+    return so;
   }
-  void entry(const PlanEntry& e) override {
-    QPURGE_CHECK(table_.has_value());
+  static std::vector<std::string_view> addresses(const PlanEntry& e) {
     std::vector<std::string_view> rcpts;
     for (const auto& r : e.recipients) rcpts.push_back(r.address);
-    table_->add(e.arrival_time, e.sender, rcpts, e.qshape_skip);
+    return rcpts;
   }
-  void result(const IdResult&, const ActionInfo&) override {}
+};
+
+class ShapePrinter : public ShapeBase {
+ public:
+  using ShapeBase::ShapeBase;
+  void begin_plan(std::int64_t now) override { table_.emplace(shape_at(now)); }
+  void entry(const PlanEntry& e) override {
+    QPURGE_CHECK(table_.has_value());
+    table_->add(e.arrival_time, e.sender, addresses(e), e.qshape_skip);
+  }
+  std::string shape_output() override {
+    if (!table_) return "";
+    if (config_.format == Format::kJson) return table_->render_json();
+    std::string prefix = text_prefix();
+    std::string t = table_->render_text();
+    if (!prefix.empty()) t.insert(0, prefix + "\n");
+    return t;
+  }
   void finish_plan(const std::string& summary) override {
     if (!table_) return;
-    if (config_.format == Format::kJson) {
-      write_out(table_->render_json());
-    } else {
-      std::string prefix = text_prefix();
-      std::string t = table_->render_text();
-      if (!prefix.empty()) t.insert(0, prefix + "\n");
-      write_out(t);
-      std::string n = table_->note();
-      if (!n.empty()) note(n);
-    }
+    std::string n = config_.format == Format::kJson ? "" : table_->note();
+    if (!n.empty()) note(n);
     note("shape of: " + summary);
   }
 
  private:
   std::optional<ShapeTable> table_;
+};
+
+class MetricsPrinter : public ShapeBase {
+ public:
+  using ShapeBase::ShapeBase;
+  void begin_plan(std::int64_t now) override {
+    metrics_.emplace(shape_at(now), config_.top);
+    for (const std::string& q : config_.queues) metrics_->add_queue(q);
+  }
+  void entry(const PlanEntry& e) override {
+    QPURGE_CHECK(metrics_.has_value());
+    metrics_->add(e.queue, e.arrival_time, e.sender, addresses(e));
+  }
+  void scan_problem(std::string_view queue) override {
+    if (metrics_) metrics_->add_unreadable(queue);
+  }
+  std::string shape_output() override { return metrics_ ? metrics_->render() : ""; }
+  void finish_plan(const std::string& summary) override {
+    if (metrics_) note("shape of: " + summary);
+  }
+
+ private:
+  std::optional<QueueMetrics> metrics_;
 };
 
 }  // namespace
@@ -204,6 +242,8 @@ std::string rate_progress(unsigned rate, std::size_t left) {
 }
 
 std::unique_ptr<Printer> make_printer(const RunConfig& config, std::ostream& out, std::ostream& err, bool progress) {
+  if (config.shape && config.format == Format::kPrometheus)
+    return std::make_unique<MetricsPrinter>(config, out, err, progress);
   if (config.shape) return std::make_unique<ShapePrinter>(config, out, err, progress);
   switch (config.format) {
     case Format::kIds:
@@ -211,6 +251,7 @@ std::unique_ptr<Printer> make_printer(const RunConfig& config, std::ostream& out
     case Format::kJson:
       return std::make_unique<JsonPrinter>(config, out, err, progress);
     case Format::kText:
+    case Format::kPrometheus:  // only with --shape (config.h)
       break;
   }
   return std::make_unique<TextPrinter>(config, out, err, progress);

@@ -48,6 +48,7 @@ class Collector : public PlanSink {
   }
   void on_problem(const ScanRecord& r) override {
     p_.problem(r.info.id.empty() ? *r.info.dir : r.info.path(), r.error);
+    p_.scan_problem(r.info.queue);
   }
   void on_file() override { p_.scan_progress(++files_); }
   std::vector<PlanEntry> entries;
@@ -111,6 +112,7 @@ struct Purge::State {
   void scan(Collector& sink);
   std::optional<Outcome> show(Collector& sink);
   void save_plan();
+  void publish_shape();
   void open_archive();
   bool confirm();
   void begin_record(JsonWriter& w, const char* event);
@@ -209,9 +211,22 @@ void Purge::State::save_plan() {
   h.queues = c.queues;
   h.criteria = c.criteria;
   std::string error;
-  if (!sys.write_file(c.save_plan, plan_to_json(h, entries), error)) throw Fatal("cannot write the plan: " + error);
+  if (!sys.write_file(c.save_plan, plan_to_json(h, entries), 0600, error))
+    throw Fatal("cannot write the plan: " + error);
   for (const auto& e : entries) p.entry(e);
   p.summary("plan saved to " + c.save_plan + ": " + summary);
+}
+
+// The shape on standard output, or in the --output file, replaced
+// atomically (a collector reading it sees the old file or the new one).
+// World-readable: node_exporter's collector runs as another user.
+void Purge::State::publish_shape() {
+  std::string text = p.shape_output();
+  std::string error;
+  if (c.output.empty())
+    p.print(text);
+  else if (!sys.write_file(c.output, text, 0644, error))
+    throw Fatal("cannot write the shape: " + error + "; the old file, if any, is unchanged");
 }
 
 // The run ends after planning: a saved plan, a shape, a dry run, or nothing to do.
@@ -226,6 +241,7 @@ std::optional<Outcome> Purge::State::show(Collector& sink) {
     return outcome(shown, selected);
   }
   if (c.shape) {
+    publish_shape();
     p.finish_plan(summary);
     return outcome(shown, selected);
   }

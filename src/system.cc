@@ -170,38 +170,67 @@ bool RealSystem::read_file(const std::string& path, std::string& text, std::stri
   return true;
 }
 
-// A temporary file beside the target, created exclusively, written, synced
-// and renamed over it: a symlink at `path` is replaced, never followed.
-bool RealSystem::write_file(const std::string& path, const std::string& data, std::string& error) {
+const FileCalls& FileCalls::real() {
+  static const FileCalls calls{::fsync, ::rename};
+  return calls;
+}
+
+namespace {
+
+bool write_all(int fd, const std::string& data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// The directory that holds `path`, synced so that the rename survives a
+// crash. A file system that cannot sync a directory (EINVAL) has nothing to
+// sync.
+bool sync_directory(const std::string& path, const FileCalls& calls, std::string& error) {
+  std::size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    error = errno_text(dir);
+    return false;
+  }
+  bool ok = calls.fsync_fd(fd) == 0 || errno == EINVAL;
+  if (!ok) error = errno_text(dir + ": fsync");
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+// A temporary file beside the target, created exclusively, written, given
+// its mode (whatever the umask), synced and renamed over it: a symlink at
+// `path` is replaced, never followed, and a reader sees the old file or the
+// new one, never part of one.
+bool RealSystem::write_file(const std::string& path, const std::string& data, unsigned mode, std::string& error) {
   std::string tmp = path + ".qpurge-" + std::to_string(::getpid()) + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
   if (fd < 0) {
     error = errno_text(tmp);
     return false;
   }
-  std::size_t done = 0;
-  bool ok = true;
-  while (ok && done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0)
-      ok = false;
-    else
-      done += static_cast<std::size_t>(n);
-  }
-  if (!ok || ::fsync(fd) != 0) {
+  if (!write_all(fd, data) || ::fchmod(fd, static_cast<mode_t>(mode)) != 0 || calls_->fsync_fd(fd) != 0) {
     error = errno_text(tmp);
     ::close(fd);
     ::unlink(tmp.c_str());
     return false;
   }
   ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (calls_->rename_path(tmp.c_str(), path.c_str()) != 0) {
     error = errno_text(path);
     ::unlink(tmp.c_str());
     return false;
   }
-  return true;
+  return sync_directory(path, *calls_, error);
 }
 
 void RealSystem::catch_stop_signals() {

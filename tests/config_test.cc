@@ -72,7 +72,7 @@ TEST(ConfigTest, RefusesEveryBadValue) {
       {"bad regex", {"--regex", "--sender", "(("}, "bad regular expression"},
       {"negative CIDR", {"--client-address", "10.0.0.0/-1"}, "--client-address '10.0.0.0/-1'"},
       {"bad mixed", {"--all", "--mixed", "some"}, "--mixed must be skip or include"},
-      {"bad format", {"--all", "--format", "xml"}, "--format must be text, ids or json"},
+      {"bad format", {"--all", "--format", "xml"}, "--format must be text, ids, json or prometheus"},
       {"bad action", {"--all", "--action", "nuke"}, "--action must be delete"},
       {"bad queue", {"--all", "--queue", "corrupt"}, "not a message queue"},
       {"negative max", {"--all", "--max", "-1"}, "--max must be a whole number from 1"},
@@ -88,6 +88,14 @@ TEST(ConfigTest, RefusesEveryBadValue) {
       {"shape with plan", {"--all", "--shape", "--save-plan", "p"}, "--shape only shows"},
       {"buckets", {"--all", "--shape", "--buckets", "61"}, "--buckets must be a whole number from 1 to 60"},
       {"bucket option alone", {"--all", "--buckets", "5"}, "go with --shape"},
+      {"prometheus without shape", {"--all", "--format", "prometheus"}, "--format prometheus shows a shape"},
+      {"top without prometheus", {"--all", "--shape", "--top", "5"}, "--top goes with --format prometheus"},
+      {"zero top", {"--all", "--shape", "--format", "prometheus", "--top", "0"}, "--top must be a whole number from 1"},
+      {"prometheus parents", {"--all", "--shape", "--format", "prometheus", "--parents"}, "shape the table"},
+      {"output without shape", {"--all", "--output", "f"}, "--output writes a shape"},
+      {"output dry run", {"--all", "--dry-run", "--output", "f"}, "--output writes a shape"},
+      {"empty output", {"--all", "--shape", "--output", ""}, "given an empty value"},
+      {"prometheus instances", {"--all", "--all-instances", "--shape", "--format", "prometheus"}, "one instance"},
       {"instances with -c", {"--all", "--all-instances", "-c", "/etc/postfix"}, "--all-instances takes no -c"},
       {"empty audit log", {"--all", "--audit-log", ""}, "given an empty value"},
       {"bad duration", {"--older-than", "3 days"}, "not a duration"},
@@ -101,6 +109,19 @@ TEST(ConfigTest, RefusesEveryBadValue) {
   };
   for (const Case& c : cases)
     EXPECT_NE(refusal(c.words).find(c.message), std::string::npos) << c.label << ": " << refusal(c.words);
+}
+
+TEST(ConfigTest, PrometheusShapeOfASelection) {
+  RunConfig c = config({"--domain", "x.test", "--shape", "sender", "--format", "prometheus", "--top", "3", "--output",
+                        "/var/lib/prometheus/node-exporter/qpurge.prom"});
+  ASSERT_TRUE(c.shape);
+  EXPECT_TRUE(c.shape->senders);
+  EXPECT_EQ(c.format, Format::kPrometheus);
+  EXPECT_EQ(c.top, 3u);
+  EXPECT_EQ(c.output, "/var/lib/prometheus/node-exporter/qpurge.prom");
+  EXPECT_FALSE(c.acting());
+  EXPECT_EQ(config({"--all", "--shape", "--format", "prometheus"}).top, 20u);
+  EXPECT_EQ(config({"--all", "--shape", "--output", "t.txt"}).output, "t.txt");  // the table, to a file
 }
 
 TEST(ConfigTest, NullSenderSpellingsAreKept) {

@@ -104,6 +104,8 @@ TEST(PrinterTest, ShapeCountsAgesFromTheRunsClock) {
   PlanEntry e = hostile_entry();
   e.arrival_time = now - 3 * 3600;  // in the 320-minute bucket
   p->entry(e);
+  EXPECT_EQ(out.str(), "");  // the engine prints it, or writes it to --output
+  p->print(p->shape_output());
   p->finish_plan("selected 1");
   ShapeOptions so;
   so.now = now;

@@ -1,26 +1,60 @@
 // SPDX-License-Identifier: MIT
-// system_test.cc - the real System's file writes: --save-plan never follows
-// a symlink and never leaves half a file.
+// system_test.cc - the real System's file writes: --save-plan and --output
+// never follow a symlink and never leave half a file; the data is synced
+// before the rename and the directory after it.
 #include "qpurge/system.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "qpurge/run_lock.h"
 
 namespace qpurge {
 namespace {
 
+// Every fsync and rename write_file() makes, in order; each can be made to fail.
+std::vector<std::string> g_calls;
+bool g_fail_fsync = false, g_fail_rename = false;
+
+std::string fd_path(int fd) { return std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(fd)).string(); }
+int watched_fsync(int fd) {
+  g_calls.push_back("fsync " + fd_path(fd));
+  if (g_fail_fsync) {
+    errno = EIO;
+    return -1;
+  }
+  return ::fsync(fd);
+}
+int watched_rename(const char* from, const char* to) {
+  g_calls.push_back(std::string("rename ") + from + " " + to);
+  if (g_fail_rename) {
+    errno = EXDEV;
+    return -1;
+  }
+  return std::rename(from, to);
+}
+const FileCalls kWatched{watched_fsync, watched_rename};
+
 class SystemTest : public ::testing::Test {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/qpurge-system-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
+    g_calls.clear();
+    g_fail_fsync = g_fail_rename = false;
+  }
+  std::vector<std::string> listing() {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir_)) names.push_back(e.path().filename().string());
+    return names;
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string slurp(const std::string& p) {
@@ -37,7 +71,7 @@ TEST_F(SystemTest, WriteFileReplacesASymlinkInsteadOfFollowingIt) {
   std::ofstream(dir_ + "/victim") << "precious";
   std::filesystem::create_symlink(dir_ + "/victim", dir_ + "/plan.json");
   std::string error;
-  ASSERT_TRUE(sys_.write_file(dir_ + "/plan.json", "{\"qpurge_plan\": 1}\n", error)) << error;
+  ASSERT_TRUE(sys_.write_file(dir_ + "/plan.json", "{\"qpurge_plan\": 1}\n", 0600, error)) << error;
   EXPECT_EQ(slurp(dir_ + "/victim"), "precious");
   EXPECT_FALSE(std::filesystem::is_symlink(dir_ + "/plan.json"));
   EXPECT_EQ(slurp(dir_ + "/plan.json"), "{\"qpurge_plan\": 1}\n");
@@ -45,9 +79,56 @@ TEST_F(SystemTest, WriteFileReplacesASymlinkInsteadOfFollowingIt) {
 
 TEST_F(SystemTest, WriteFileFailsWholeAndSaysWhere) {
   std::string error;
-  EXPECT_FALSE(sys_.write_file(dir_ + "/no/such/dir/plan.json", "x", error));
+  EXPECT_FALSE(sys_.write_file(dir_ + "/no/such/dir/plan.json", "x", 0600, error));
   EXPECT_NE(error.find("No such file or directory"), std::string::npos) << error;
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/no"));
+}
+
+TEST_F(SystemTest, WriteFileSyncsTheDataBeforeTheRenameAndTheDirectoryAfterIt) {
+  RealSystem sys(kWatched);
+  std::string error;
+  ASSERT_TRUE(sys.write_file(dir_ + "/qpurge.prom", "new\n", 0644, error)) << error;
+  const std::string tmp = dir_ + "/qpurge.prom.qpurge-" + std::to_string(::getpid()) + ".tmp";
+  EXPECT_EQ(g_calls,
+            (std::vector<std::string>{"fsync " + tmp, "rename " + tmp + " " + dir_ + "/qpurge.prom", "fsync " + dir_}));
+  EXPECT_EQ(slurp(dir_ + "/qpurge.prom"), "new\n");
+  EXPECT_EQ(listing(), std::vector<std::string>{"qpurge.prom"});  // no temporary file left
+}
+
+TEST_F(SystemTest, WriteFileGivesTheModeAskedForWhateverTheUmask) {
+  const mode_t old = ::umask(077);
+  std::string error;
+  ASSERT_TRUE(sys_.write_file(dir_ + "/qpurge.prom", "x\n", 0644, error)) << error;
+  ASSERT_TRUE(sys_.write_file(dir_ + "/plan.json", "x\n", 0600, error)) << error;
+  ::umask(old);
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ + "/qpurge.prom").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0644u);
+  ASSERT_EQ(::stat((dir_ + "/plan.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+}
+
+TEST_F(SystemTest, WriteFileThatCannotSyncLeavesTheOldFileAndNoTemporaryOne) {
+  std::ofstream(dir_ + "/qpurge.prom") << "old\n";
+  RealSystem sys(kWatched);
+  g_fail_fsync = true;
+  std::string error;
+  EXPECT_FALSE(sys.write_file(dir_ + "/qpurge.prom", "new\n", 0644, error));
+  EXPECT_NE(error.find(".tmp: Input/output error"), std::string::npos) << error;
+  EXPECT_EQ(g_calls.size(), 1u);  // never renamed
+  EXPECT_EQ(slurp(dir_ + "/qpurge.prom"), "old\n");
+  EXPECT_EQ(listing(), std::vector<std::string>{"qpurge.prom"});
+}
+
+TEST_F(SystemTest, WriteFileThatCannotRenameLeavesTheOldFileAndNoTemporaryOne) {
+  std::ofstream(dir_ + "/qpurge.prom") << "old\n";
+  RealSystem sys(kWatched);
+  g_fail_rename = true;
+  std::string error;
+  EXPECT_FALSE(sys.write_file(dir_ + "/qpurge.prom", "new\n", 0644, error));
+  EXPECT_EQ(error, dir_ + "/qpurge.prom: Invalid cross-device link");
+  EXPECT_EQ(slurp(dir_ + "/qpurge.prom"), "old\n");
+  EXPECT_EQ(listing(), std::vector<std::string>{"qpurge.prom"});
 }
 
 TEST_F(SystemTest, ReadFileNamesTheFile) {

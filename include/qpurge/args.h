@@ -58,6 +58,7 @@ struct Args {
   bool linear = false;
   bool parents = false;
   std::optional<std::string> format;
+  std::optional<std::string> top, output;
   bool explain = false;
   bool detail = false;
   bool quiet = false;

@@ -28,7 +28,7 @@
 
 namespace qpurge {
 
-enum class Format { kText, kIds, kJson };
+enum class Format { kText, kIds, kJson, kPrometheus };  // kPrometheus: with --shape only
 
 inline constexpr const char* kDefaultPostmulti = "/usr/sbin/postmulti";
 inline constexpr std::size_t kMaxThreads = 256;
@@ -72,6 +72,8 @@ struct RunConfig {
 
   Format format = Format::kText;
   std::optional<ShapeOptions> shape;  // a qshape table instead of the plan
+  std::size_t top = 20;               // --format prometheus: domains with a label of their own
+  std::string output;                 // --output: the shape goes to this file, atomically
   bool explain = false;
   bool detail = false;
   bool quiet = false;

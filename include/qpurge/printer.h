@@ -5,8 +5,10 @@
 // Interchangeable printers, one per --format: Text (a line per message and
 // the summary on standard output), Ids (queue IDs only, ready for `postsuper
 // -d -`; the summary on standard error), Json (JSON Lines, output.h's
-// fields; the summary on standard error) and Shape (a qshape table of the
-// selection, text or JSON). With --all-instances every line of every format
+// fields; the summary on standard error), Shape (a qshape table of the
+// selection, text or JSON) and Metrics (the shape as Prometheus metrics,
+// metrics.h). A shape comes in one piece from shape_output(), for the engine
+// to print or to write to the --output file. With --all-instances every line of every format
 // names the instance: "[name] " before a text line or a message, "name ID"
 // for IDs, an "instance" field first in JSON.
 //
@@ -21,6 +23,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 #include "qpurge/config.h"
 #include "qpurge/execute.h"
@@ -39,7 +42,12 @@ class Printer {
   virtual void begin_plan(std::int64_t now) { (void)now; }
   virtual void entry(const PlanEntry& e) = 0;
   virtual void mixed_skipped(const PlanEntry&) {}  // with --explain, on dry runs
-  // After the scan: the shape table, for the Shape printer; "" otherwise.
+  // A file or directory of `queue` skipped by the scan (after problem()).
+  virtual void scan_problem(std::string_view queue) { (void)queue; }
+  // After the scan, for the shape printers: the table, JSON or metrics, in
+  // one piece; "" otherwise.
+  virtual std::string shape_output() { return ""; }
+  // After the scan (and the shape): notes that go with it.
   virtual void finish_plan(const std::string& summary) { (void)summary; }
   virtual bool shows_plan_lines() const { return true; }
 
@@ -51,6 +59,8 @@ class Printer {
   void summary(const std::string& line);
   // One line of a listing (archive runs, restored messages) on standard output.
   void line(const std::string& text);
+  // Text as it is (a shape_output()) on standard output.
+  void print(const std::string& text) { write_out(text); }
   void warning(const std::string& what);
   void problem(const std::string& path, const std::string& what);  // "path: what"
   void fatal(const std::string& what);

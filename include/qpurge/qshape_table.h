@@ -61,7 +61,11 @@ class ShapeTable {
   // The same table as one JSON object (rows in the same order).
   std::string render_json() const;
 
-  // Exposed for tests.
+  // The column headings: "T", then each bucket's upper bound in minutes,
+  // the last one open-ended ("1280+"). With bucket() and normalise(), also
+  // what the Prometheus output (metrics.h) counts by.
+  std::vector<std::string> headings() const;
+  // The column (1 to buckets) of a message that arrived then.
   int bucket(std::int64_t arrival_time) const;
   static std::string normalise(std::string_view address);
 
@@ -70,7 +74,6 @@ class ShapeTable {
     std::vector<std::uint64_t> counts;  // [0] total, [1..buckets]
     std::uint64_t subdomains = 0;
   };
-  std::vector<std::string> headings() const;
   std::vector<std::pair<const std::string*, const Row*>> ordered_rows() const;
   void count(const std::string& key, int b, bool& was_new);
 

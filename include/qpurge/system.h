@@ -62,8 +62,12 @@ class System {
   virtual void syslog(const std::string& line) = 0;
   virtual std::unique_ptr<AuditSink> open_audit_log(const std::string& path, std::string& error) = 0;
   virtual bool read_file(const std::string& path, std::string& text, std::string& error) = 0;
-  // Writes a new file or replaces one atomically; never follows a symlink.
-  virtual bool write_file(const std::string& path, const std::string& data, std::string& error) = 0;
+  // Writes a new file or replaces one atomically, with permissions `mode`
+  // (0600 for plans, 0644 for metrics a collector reads): a temporary file
+  // beside it, synced, renamed over it, and the directory synced. Never
+  // follows a symlink; on failure the old file is untouched and the
+  // temporary file is removed.
+  virtual bool write_file(const std::string& path, const std::string& data, unsigned mode, std::string& error) = 0;
   // From here on SIGINT and SIGTERM set stop_flag() instead of killing.
   virtual void catch_stop_signals() = 0;
   virtual const std::atomic<bool>& stop_flag() = 0;
@@ -78,8 +82,18 @@ class System {
   virtual LockAttempt try_lock_queue(const std::string& queue_directory, const std::string& command) = 0;
 };
 
+// The system calls RealSystem::write_file() makes after writing, so tests
+// can watch their order and make them fail.
+struct FileCalls {
+  int (*fsync_fd)(int fd) = nullptr;
+  int (*rename_path)(const char* from, const char* to) = nullptr;
+  static const FileCalls& real();
+};
+
 class RealSystem : public System {
  public:
+  RealSystem() = default;
+  explicit RealSystem(const FileCalls& calls) : calls_(&calls) {}
   unsigned effective_uid() override;
   bool can_execute(const std::string& path, std::string& error) override;
   bool stdin_is_terminal() override;
@@ -93,7 +107,7 @@ class RealSystem : public System {
   void syslog(const std::string& line) override;
   std::unique_ptr<AuditSink> open_audit_log(const std::string& path, std::string& error) override;
   bool read_file(const std::string& path, std::string& text, std::string& error) override;
-  bool write_file(const std::string& path, const std::string& data, std::string& error) override;
+  bool write_file(const std::string& path, const std::string& data, unsigned mode, std::string& error) override;
   void catch_stop_signals() override;
   const std::atomic<bool>& stop_flag() override;
   void sleep_seconds(unsigned seconds) override;
@@ -101,6 +115,9 @@ class RealSystem : public System {
   void sleep_us(std::int64_t us) override;
   // In QPURGE_LOCK_DIR when it is set, else in /run/qpurge (run_lock.h).
   LockAttempt try_lock_queue(const std::string& queue_directory, const std::string& command) override;
+
+ private:
+  const FileCalls* calls_ = &FileCalls::real();
 };
 
 }  // namespace qpurge

@@ -27,6 +27,8 @@ class FakeSystem : public System {
   bool audit_open_fails = false;
   int audit_appends_before_failure = -1;  // -1: never fails
   std::map<std::string, std::string> files;
+  std::map<std::string, unsigned> file_modes;  // what write_file() was asked for
+  bool write_fails = false;
   std::atomic<bool> stop{false};
   bool stop_signals_caught = false;
   std::vector<unsigned> sleeps;
@@ -77,8 +79,13 @@ class FakeSystem : public System {
     text = it->second;
     return true;
   }
-  bool write_file(const std::string& path, const std::string& data, std::string&) override {
+  bool write_file(const std::string& path, const std::string& data, unsigned mode, std::string& error) override {
+    if (write_fails) {
+      error = path + ": No space left on device";
+      return false;
+    }
     files[path] = data;
+    file_modes[path] = mode;
     return true;
   }
   void catch_stop_signals() override { stop_signals_caught = true; }
