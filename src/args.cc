@@ -59,6 +59,9 @@ po::options_description action_options(Args& a) {
       "audit-log", text("FILE"),
       "JSON Lines record of every run that changes the queue (default /var/log/qpurge/audit.jsonl)")(
       "batch-size", text("N"), "IDs per postsuper run (default 10000)")(
+      "rate", text("N"), "hand at most N IDs a second to postsuper (1 to 100000; default: no limit)")(
+      "wait", text("SECONDS"),
+      "when another qpurge is acting on the same queue, wait up to SECONDS for it (default: refuse, exit 2)")(
       "postsuper", text("PATH"), "the postsuper binary (default /usr/sbin/postsuper)")(
       "postconf", text("PATH"), "the postconf binary (default /usr/sbin/postconf)");
   po::options_description undo("Undo (archive before delete, restore on demand)");
@@ -185,6 +188,8 @@ Args parse_args(int argc, const char* const* argv) {
                                                                           {"apply-plan", &a.apply_plan},
                                                                           {"audit-log", &a.audit_log},
                                                                           {"batch-size", &a.batch_size},
+                                                                          {"rate", &a.rate},
+                                                                          {"wait", &a.wait},
                                                                           {"postsuper", &a.postsuper},
                                                                           {"postconf", &a.postconf},
                                                                           {"shape", &a.shape},

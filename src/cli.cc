@@ -29,8 +29,8 @@ bool load_plan_file(const std::string& path, System& sys, PlanHeader& header, st
   return false;
 }
 
-// Plans every instance first, so that --max caps the total before any
-// instance acts; then acts on each.
+// Locks every instance's queue (when acting), then plans every instance,
+// so that --max caps the total before any instance acts; then acts on each.
 int run_instances(const Args& args, System& sys, CommandRunner& runner, std::ostream& out, std::ostream& err) {
   const RunConfig base = make_config(args);
   std::vector<InstanceInfo> instances;
@@ -42,7 +42,6 @@ int run_instances(const Args& args, System& sys, CommandRunner& runner, std::ost
   std::deque<RunConfig> configs;
   std::vector<std::unique_ptr<Printer>> printers;
   std::vector<std::unique_ptr<Purge>> purges;
-  std::vector<std::optional<Outcome>> outcomes;
   std::size_t planned = 0;
   for (const InstanceInfo& inst : instances) {
     RunConfig& c = configs.emplace_back(make_config(args));
@@ -50,8 +49,12 @@ int run_instances(const Args& args, System& sys, CommandRunner& runner, std::ost
     c.instance = inst.name;
     printers.push_back(make_printer(c, out, err, sys.stderr_is_terminal()));
     purges.push_back(std::make_unique<Purge>(c, sys, runner, *printers.back()));
-    outcomes.push_back(purges.back()->plan());
-    planned += outcomes.back() ? outcomes.back()->planned : purges.back()->planned();
+  }
+  std::vector<std::unique_ptr<RunLock>> locks;
+  std::vector<std::optional<Outcome>> outcomes = prepare_and_lock(purges, sys, base, locks);
+  for (std::size_t i = 0; i < purges.size(); ++i) {
+    if (!outcomes[i]) outcomes[i] = purges[i]->plan();
+    planned += outcomes[i] ? outcomes[i]->planned : purges[i]->planned();
   }
   std::vector<Outcome> final;
   const auto refusal = over_max(planned, base.max);

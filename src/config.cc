@@ -101,6 +101,9 @@ void set_limits(const Args& args, RunConfig& c) {
   number_if(args.threads, "--threads", 1, kMaxThreads, c.threads);
   number_if(args.hold_pause, "--hold-pause", 0, 86400, c.hold_pause);
   if (args.hold_pause && !args.via_hold) throw UsageError("--hold-pause goes with --via-hold");
+  number_if(args.wait, "--wait", 0, kMaxLockWait, c.wait_seconds);
+  number_if(args.rate, "--rate", 1, kMaxRate, c.rate);
+  if (args.rate && args.restore) throw UsageError("--rate paces the IDs handed to postsuper; --restore hands it none");
 }
 
 void set_queues(const std::vector<std::string>& queues, RunConfig& c) {

@@ -199,13 +199,28 @@ class Executor {
     // verified right before it is written, while postsuper works on the
     // ones before it.
     for (std::size_t i = start; i < end; ++i) {
+      pace();
       report_.results.push_back(admit(*group[i]));
-      if (chunk_ids_.size() == kWriteChunk) flush();  // after its result exists: flush may rewrite it
+      if (chunk_ids_.size() >= chunk_limit()) flush();  // after its result exists: flush may rewrite it
+      if (o_.rate && progress_) progress_(handed_, done_total_);
     }
     flush();
     if (!session_) return;
     judge(queue, session_->finish());
     if (progress_) progress_(handed_, done_total_);
+  }
+
+  std::size_t chunk_limit() const {
+    return o_.rate ? std::clamp<std::size_t>(o_.rate / 10, 1, kWriteChunk) : kWriteChunk;
+  }
+
+  // --rate: waits for the next ID's turn, counted from the first ID handed over.
+  void pace() {
+    if (!o_.rate || !o_.clock_us || !o_.sleep_us || !accepting_ || (o_.stop && o_.stop->load())) return;
+    const std::int64_t now = o_.clock_us();
+    if (paced_from_ < 0) paced_from_ = now;
+    const std::int64_t turn = paced_from_ + static_cast<std::int64_t>(handed_ * 1000000 / o_.rate);
+    if (now < turn) o_.sleep_us(turn - now);
   }
 
   // Checks one entry right before it would be written; queues it if it passes.
@@ -304,7 +319,8 @@ class Executor {
   const ActionInfo& action_;
   ExecReport report_;
   std::size_t handed_ = 0, done_total_ = 0;
-  std::string stopped_why_;  // the cause alone, for the later IDs' detail
+  std::string stopped_why_;       // the cause alone, for the later IDs' detail
+  std::int64_t paced_from_ = -1;  // --rate: when the first ID was handed over
   // The batch being written.
   std::vector<std::string> argv_;
   std::unique_ptr<CommandSession> session_;

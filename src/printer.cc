@@ -220,7 +220,11 @@ void Printer::scan_progress(std::uint64_t files) {
 
 void Printer::purge_progress(std::size_t handed, std::size_t done, std::size_t total, std::string_view what) {
   if (!progress_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (config_.rate && drawn_ && handed < total && now - last_ < std::chrono::milliseconds(100)) return;
+  last_ = now;
   err_ << "\r\033[K" << what << ": " << handed << " of " << total << " IDs handed to postsuper, " << done << " done";
+  if (config_.rate) err_ << rate_progress(config_.rate, total - std::min(handed, total));
   err_.flush();
   drawn_ = true;
 }
@@ -230,6 +234,11 @@ void Printer::clear_progress() {
   err_ << "\r\033[K";
   err_.flush();
   drawn_ = false;
+}
+
+std::string rate_progress(unsigned rate, std::size_t left) {
+  const std::size_t seconds = rate ? (left + rate - 1) / rate : 0;
+  return "; --rate " + std::to_string(rate) + " IDs/s, about " + std::to_string(seconds) + " s left";
 }
 
 std::unique_ptr<Printer> make_printer(const RunConfig& config, std::ostream& out, std::ostream& err, bool progress) {

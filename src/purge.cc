@@ -12,6 +12,7 @@
 #include "qpurge/output.h"
 #include "qpurge/plan_file.h"
 #include "qpurge/postfix_config.h"
+#include "qpurge/run_lock.h"
 #include "qpurge/via_hold.h"
 
 namespace qpurge {
@@ -98,10 +99,14 @@ struct Purge::State {
 
   std::set<std::string> warned;         // patterns already named as undecided
   std::unique_ptr<ArchiveRun> archive;  // --archive
+  bool resolved = false;                // resolve_queue() done
+  bool locked_by_caller = false;        // --all-instances: prepare_and_lock() holds the lock
+  std::vector<std::unique_ptr<RunLock>> locks;
 
   // Entries are kept (to act on, to save, or from a plan file) rather than streamed.
   bool keeps_entries() const { return c.acting() || !c.save_plan.empty() || c.plan_header.has_value(); }
   void resolve_queue();
+  void take_lock();
   void warn_undecided();
   void check_may_act(bool have_instance, const std::string& instance_dir, const std::string& error);
   void scan(Collector& sink);
@@ -148,6 +153,18 @@ void Purge::State::resolve_queue() {
       throw Fatal("the plan was made for queue directory " + c.plan_header->queue_directory + ", not " + queue_dir);
   }
   if (c.acting()) check_may_act(have_instance, instance_dir, error);
+}
+
+// An acting run holds its queue's lock from before it plans until it is done.
+void Purge::State::take_lock() {
+  if (!c.acting() || locked_by_caller || !locks.empty()) return;
+  LockRequest req;
+  req.queue_directories = {queue_dir};
+  req.argv = c.argv;
+  req.wait_seconds = c.wait_seconds;
+  req.on_wait = [this](const std::string& line) { p.note(line); };
+  std::string refusal;
+  if (!take_run_locks(sys, req, locks, refusal)) throw Fatal(refusal);
 }
 
 void Purge::State::check_may_act(bool have_instance, const std::string& instance_dir, const std::string& error) {
@@ -320,6 +337,9 @@ ExecReport Purge::State::execute(ViaHoldReport& held) {
   eo.batch_size = c.batch_size;
   eo.action = c.action;
   eo.stop = &sys.stop_flag();
+  eo.rate = c.rate;
+  eo.clock_us = [this]() { return sys.monotonic_us(); };
+  eo.sleep_us = [this](std::int64_t us) { sys.sleep_us(us); };
   if (archive) {
     archive->defer_sync();  // one syncfs per group of IDs, before the group is written
     eo.before_hand_over = [this](const PlanEntry& e) {
@@ -427,10 +447,30 @@ Purge::~Purge() = default;
 
 std::size_t Purge::planned() const { return s_->entries.size(); }
 
+std::optional<Outcome> Purge::prepare() {
+  try {
+    s_->resolve_queue();
+    s_->resolved = true;
+    return std::nullopt;
+  } catch (const Fatal& e) {
+    return refuse(e.what());
+  }
+}
+
+Outcome Purge::refuse(const std::string& why) {
+  s_->p.fatal(why);
+  return outcome(Outcome::Kind::kFatal);
+}
+
+const std::string& Purge::queue_directory() const { return s_->queue_dir; }
+void Purge::lock_held_by_caller() { s_->locked_by_caller = true; }
+void Purge::note(const std::string& line) { s_->p.note(line); }
+
 std::optional<Outcome> Purge::plan() {
   State& s = *s_;
   try {
-    s.resolve_queue();
+    if (!s.resolved) s.resolve_queue();
+    s.take_lock();
     s.popt.mixed = s.c.mixed;
     s.popt.explain = s.c.explain;
     s.popt.detail = s.c.detail;
@@ -473,6 +513,34 @@ Outcome Purge::act() {
   s.p.summary(result);
   s.p.flush();
   return s.finish(rep, recorded);
+}
+
+std::vector<std::optional<Outcome>> prepare_and_lock(std::vector<std::unique_ptr<Purge>>& purges, System& system,
+                                                     const RunConfig& config,
+                                                     std::vector<std::unique_ptr<RunLock>>& locks) {
+  std::vector<std::optional<Outcome>> outcomes;
+  LockRequest req;
+  req.argv = config.argv;
+  req.wait_seconds = config.wait_seconds;
+  for (auto& purge : purges) {
+    if (!req.on_wait) req.on_wait = [&first = *purge](const std::string& line) { first.note(line); };
+    outcomes.push_back(purge->prepare());
+    if (!outcomes.back() && config.acting()) req.queue_directories.push_back(purge->queue_directory());
+  }
+  if (req.queue_directories.empty()) return outcomes;
+  std::string refusal;
+  if (!take_run_locks(system, req, locks, refusal)) {
+    bool said = false;
+    for (std::size_t i = 0; i < purges.size(); ++i) {
+      if (outcomes[i]) continue;
+      outcomes[i] = said ? outcome(Outcome::Kind::kFatal) : purges[i]->refuse(refusal + "; no instance was acted on");
+      said = true;
+    }
+    return outcomes;
+  }
+  for (std::size_t i = 0; i < purges.size(); ++i)
+    if (!outcomes[i]) purges[i]->lock_held_by_caller();
+  return outcomes;
 }
 
 std::optional<std::string> over_max(std::size_t planned, std::size_t max) {

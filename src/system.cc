@@ -3,8 +3,10 @@
 #include "qpurge/system.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -18,6 +20,7 @@
 #include <thread>
 
 #include "qpurge/audit.h"
+#include "qpurge/run_lock.h"
 
 namespace qpurge {
 namespace {
@@ -36,6 +39,54 @@ class FileAuditSink : public AuditSink {
 };
 
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+// Closing the descriptor releases the flock; the holder's record is emptied
+// first, so a lock file never names a run that has ended.
+class FileRunLock : public RunLock {
+ public:
+  explicit FileRunLock(int fd) : fd_(fd) {}
+  ~FileRunLock() override {
+    if (::ftruncate(fd_, 0) != 0) {
+      // The next holder rewrites it; nothing to do.
+    }
+    ::close(fd_);
+  }
+
+ private:
+  int fd_;
+};
+
+// The lock directory, made if missing; refused unless it is a real
+// directory of ours that nobody else may write to.
+bool lock_directory(std::string& dir, std::string& error) {
+  const char* env = std::getenv(kLockDirVariable);
+  dir = env && *env ? env : kDefaultLockDir;
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    error = errno_text(dir);
+    return false;
+  }
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0) {
+    error = errno_text(dir);
+    return false;
+  }
+  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 022) != 0) {
+    error = dir + ": not a directory of uid " + std::to_string(::geteuid()) + " that only it may write to";
+    return false;
+  }
+  return true;
+}
+
+std::string read_holder(int fd) {
+  char buf[4096];
+  ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
+bool write_holder(int fd, const std::string& record) {
+  return ::ftruncate(fd, 0) == 0 &&
+         ::pwrite(fd, record.data(), record.size(), 0) == static_cast<ssize_t>(record.size());
+}
 
 }  // namespace
 
@@ -194,6 +245,45 @@ const std::atomic<bool>& RealSystem::stop_flag() { return g_stop; }
 
 void RealSystem::sleep_seconds(unsigned seconds) {
   for (unsigned i = 0; i < seconds * 10 && !g_stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+}
+
+std::int64_t RealSystem::monotonic_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void RealSystem::sleep_us(std::int64_t us) {
+  if (us > 0) std::this_thread::sleep_for(std::chrono::microseconds(us));
+}
+
+LockAttempt RealSystem::try_lock_queue(const std::string& queue_directory, const std::string& command) {
+  LockAttempt a;
+  std::string dir;
+  if (!lock_directory(dir, a.error)) return a;
+  char real[PATH_MAX];
+  const bool resolved = ::realpath(queue_directory.c_str(), real) != nullptr;
+  a.path = dir + "/" + lock_file_name(resolved ? real : queue_directory);
+  int fd = ::open(a.path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+  struct stat st;
+  if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    a.error = fd < 0 && errno == ELOOP ? a.path + ": is a symlink; refused"
+              : fd < 0                 ? errno_text(a.path)
+                                       : a.path + ": not a regular file";
+    if (fd >= 0) ::close(fd);
+    return a;
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    a.busy = errno == EWOULDBLOCK;
+    a.error = errno_text(a.path);
+    if (a.busy) a.holder = read_holder(fd);
+    ::close(fd);
+    return a;
+  }
+  a.lock = std::make_unique<FileRunLock>(fd);
+  if (!write_holder(fd, lock_holder_record(::getpid(), command))) {
+    // Still locked: only the refusal of a second run is less precise.
+  }
+  return a;
 }
 
 }  // namespace qpurge

@@ -9,6 +9,7 @@
 #include "qpurge/output.h"
 #include "qpurge/postfix_config.h"
 #include "qpurge/restore.h"
+#include "qpurge/run_lock.h"
 
 namespace qpurge {
 namespace {
@@ -84,6 +85,13 @@ void audit_restore(const RunConfig& c, System& sys, Printer& p, const std::strin
 Outcome run_restore(const RunConfig& c, System& sys, CommandRunner& runner, Printer& p) {
   std::string queue_dir;
   if (!restore_queue(c, sys, runner, p, queue_dir)) return outcome(Outcome::Kind::kFatal);
+  std::vector<std::unique_ptr<RunLock>> locks;  // held until the restore is done
+  std::string refusal;
+  LockRequest req{{queue_dir}, c.argv, c.wait_seconds, [&p](const std::string& line) { p.note(line); }};
+  if (!c.dry_run && !take_run_locks(sys, req, locks, refusal)) {
+    p.fatal(refusal);
+    return outcome(Outcome::Kind::kFatal);
+  }
   RestoreOptions o;
   o.run_dir = c.restore_run;
   o.queue_dir = queue_dir;

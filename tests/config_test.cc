@@ -100,6 +100,12 @@ TEST(ConfigTest, RefusesEveryBadValue) {
       {"empty audit log", {"--all", "--audit-log", ""}, "given an empty value"},
       {"bad duration", {"--older-than", "3 days"}, "not a duration"},
       {"bad size", {"--min-size", "big"}, "not a size"},
+      {"zero rate", {"--all", "--rate", "0"}, "--rate must be a whole number from 1 to 100000"},
+      {"huge rate", {"--all", "--rate", "100001"}, "--rate must be a whole number from 1 to 100000"},
+      {"text rate", {"--all", "--rate", "fast"}, "--rate must be a whole number"},
+      {"rate with restore", {"--restore", "/r", "--rate", "5"}, "--restore hands it none"},
+      {"negative wait", {"--all", "--wait", "-1"}, "--wait must be a whole number from 0 to 86400"},
+      {"long wait", {"--all", "--wait", "86401"}, "--wait must be a whole number from 0 to 86400"},
   };
   for (const Case& c : cases)
     EXPECT_NE(refusal(c.words).find(c.message), std::string::npos) << c.label << ": " << refusal(c.words);

@@ -27,6 +27,18 @@ PlanEntry entry(const std::string& queue, const std::string& id) {
   return e;
 }
 
+// `n` deferred messages with IDs 10278A74127, 11278A74127, ..., all existing.
+std::vector<PlanEntry> numbered_plan(int n, ScriptedRunner& runner) {
+  std::vector<PlanEntry> plan;
+  for (int i = 0; i < n; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "%02X278A74127", 0x10 + i);
+    plan.push_back(entry("deferred", id));
+    runner.existing.push_back(id);
+  }
+  return plan;
+}
+
 TEST(ExecuteTest, ParsesPostsupersOwnWords) {
   PostsuperOutput o = parse_postsuper_output(
       "postsuper: E327EA72116: removed\npostsuper: warning: invalid mail queue id: x y\n"
@@ -316,13 +328,7 @@ TEST(ExecuteTest, ReleaseSkipsWhatIsNotOnHold) {
 
 TEST(ExecuteTest, GroupWhoseCopiesCannotBeSyncedIsNeverWritten) {
   ScriptedRunner runner;
-  std::vector<PlanEntry> plan;
-  for (int i = 0; i < 70; ++i) {
-    char id[16];
-    std::snprintf(id, sizeof id, "%02X278A74127", 0x10 + i);
-    plan.push_back(entry("deferred", id));
-    runner.existing.push_back(id);
-  }
+  std::vector<PlanEntry> plan = numbered_plan(70, runner);
   ExecOptions o;
   o.postsuper = "/usr/sbin/postsuper";
   int writes = 0;
@@ -333,6 +339,59 @@ TEST(ExecuteTest, GroupWhoseCopiesCannotBeSyncedIsNeverWritten) {
   ASSERT_EQ(runner.calls.size(), 1u);
   EXPECT_EQ(runner.calls[0].input.find(plan[0].id), std::string::npos) << "the first group never reached postsuper";
   EXPECT_EQ(r.results[0].detail, "syncfs: Input/output error");
+}
+
+// --rate: each ID is verified (and written) no earlier than its turn, on a
+// fake clock; an ID dropped by its verification takes no turn.
+TEST(ExecuteTest, RatePacesEachIdBeforeItIsVerified) {
+  ScriptedRunner runner;
+  runner.existing = {"10278A74127", "20278A74127", "40278A74127", "50278A74127"};
+  std::vector<PlanEntry> plan = {entry("deferred", "10278A74127"), entry("deferred", "20278A74127"),
+                                 entry("deferred", "30278A74127"), entry("deferred", "40278A74127"),
+                                 entry("deferred", "50278A74127")};
+  std::int64_t clock = 7000000;
+  std::vector<std::int64_t> sleeps, verified_at;
+  std::vector<std::size_t> progress;
+  ExecOptions opt;
+  opt.postsuper = "/usr/sbin/postsuper";
+  opt.rate = 2;
+  opt.clock_us = [&] { return clock; };
+  opt.sleep_us = [&](std::int64_t us) {
+    sleeps.push_back(us);
+    clock += us;
+  };
+  auto verify = [&](const PlanEntry& e) {
+    verified_at.push_back(clock - 7000000);
+    Verification v;
+    if (e.id == "30278A74127") v.kind = Verification::kChanged;
+    return v;
+  };
+  ExecReport rep = execute_plan(runner, opt, plan, verify, [&](std::size_t h, std::size_t) { progress.push_back(h); });
+  EXPECT_EQ(verified_at, (std::vector<std::int64_t>{0, 500000, 1000000, 1000000, 1500000}));
+  EXPECT_EQ(sleeps, (std::vector<std::int64_t>{500000, 500000, 500000}));
+  ASSERT_EQ(runner.calls.size(), 1u);
+  EXPECT_EQ(runner.calls[0].input, "10278A74127\n20278A74127\n40278A74127\n50278A74127\n");
+  EXPECT_EQ(rep.count(IdOutcome::kDone), 4u);
+  EXPECT_EQ(progress, (std::vector<std::size_t>{1, 2, 2, 3, 4, 4})) << "after each ID, and after the batch";
+}
+
+TEST(ExecuteTest, RateGroupsAtMostATenthOfASecondOfIds) {
+  ScriptedRunner runner;
+  std::vector<PlanEntry> plan = numbered_plan(25, runner);
+  std::int64_t clock = 0;
+  std::size_t writes_seen = 0;
+  ExecOptions opt;
+  opt.rate = 100;  // 10 IDs a tenth of a second
+  opt.clock_us = [&] { return clock; };
+  opt.sleep_us = [&](std::int64_t us) { clock += us; };
+  opt.before_write = [&] {
+    ++writes_seen;
+    return std::string();
+  };
+  ExecReport rep = execute_plan(runner, opt, plan, {});
+  EXPECT_EQ(writes_seen, 3u) << "10 + 10 + 5";
+  EXPECT_EQ(clock, 240000);
+  EXPECT_EQ(rep.count(IdOutcome::kDone), 25u);
 }
 
 }  // namespace

@@ -116,5 +116,11 @@ TEST(PrinterTest, ShapeCountsAgesFromTheRunsClock) {
   EXPECT_EQ(out.str(), expected.render_text());
 }
 
+TEST(PrinterTest, RateProgressShowsTheRateAndTheTimeLeft) {
+  EXPECT_EQ(rate_progress(5, 12), "; --rate 5 IDs/s, about 3 s left");
+  EXPECT_EQ(rate_progress(5, 10), "; --rate 5 IDs/s, about 2 s left");
+  EXPECT_EQ(rate_progress(100000, 0), "; --rate 100000 IDs/s, about 0 s left");
+}
+
 }  // namespace
 }  // namespace qpurge

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -319,6 +320,130 @@ TEST_F(PurgeTest, ArchiveThatCannotBeMadeChangesNothing) {
   EXPECT_EQ(pf.postsuper_runs(), 0);
 }
 
+// One acting run per queue: the lock is taken before planning and held
+// until acting is done; a run that finds it taken changes nothing.
+TEST_F(PurgeTest, BusyLockRefusesAtOnceAndChangesNothing) {
+  fill();
+  sys.busy = {spool.root()};
+  EXPECT_EQ(run({"--domain", "example.com", "--yes"}), kExitFatal);
+  EXPECT_NE(err.str().find("qpurge: fatal: another qpurge is acting on " + spool.root() +
+                           " (PID 4242: qpurge --all --yes; lock file /run/qpurge/"),
+            std::string::npos)
+      << err.str();
+  EXPECT_NE(err.str().find("); nothing changed (--wait SECONDS waits for it)"), std::string::npos) << err.str();
+  EXPECT_EQ(out.str(), "") << "refused before planning";
+  EXPECT_EQ(pf.postsuper_runs(), 0);
+  EXPECT_EQ(files_in("deferred"), 21u);
+  EXPECT_TRUE(sys.audit_lines.empty());
+  EXPECT_TRUE(sys.sleeps_us.empty());
+  EXPECT_EQ(sys.locks_held, 0);
+}
+
+TEST_F(PurgeTest, DryRunsTakeNoLock) {
+  fill();
+  sys.busy = {spool.root()};
+  EXPECT_EQ(run({"--domain", "example.com", "--dry-run"}), kExitDone) << err.str();
+  EXPECT_EQ(run({"--domain", "example.com", "--shape"}), kExitDone) << err.str();
+  EXPECT_EQ(run({"--domain", "example.com", "--save-plan", "p.json"}), kExitDone) << err.str();
+  EXPECT_EQ(run({"--apply-plan", "p.json", "--dry-run"}), kExitDone) << err.str();
+  EXPECT_TRUE(sys.lock_tries.empty());
+  EXPECT_EQ(pf.postsuper_runs(), 0);
+  EXPECT_EQ(files_in("deferred"), 21u);
+  EXPECT_EQ(run({"--apply-plan", "p.json", "--yes"}), kExitFatal) << "applying a plan acts: it takes the lock";
+  EXPECT_EQ(pf.postsuper_runs(), 0);
+}
+
+TEST_F(PurgeTest, LockIsHeldWhileActingAndReleasedAfter) {
+  fill();
+  int held_during = -1;
+  pf.after_run = [&](int) { held_during = sys.locks_held; };
+  EXPECT_EQ(run({"--domain", "example.com", "--yes"}), kExitDone) << err.str();
+  EXPECT_EQ(held_during, 1);
+  EXPECT_EQ(sys.locks_held, 0);
+  EXPECT_EQ(sys.locked, std::vector<std::string>{spool.root()});
+  EXPECT_EQ(sys.lock_command, "qpurge --domain example.com --yes");
+  EXPECT_TRUE(sys.sleeps_us.empty()) << "no --rate, no pacing";
+}
+
+TEST_F(PurgeTest, WaitTakesTheLockOnceItIsFree) {
+  fill();
+  sys.busy = {spool.root()};
+  sys.busy_tries = 3;
+  EXPECT_EQ(run({"--domain", "example.com", "--yes", "--wait", "5"}), kExitDone) << err.str();
+  EXPECT_EQ(sys.sleeps_us, std::vector<std::int64_t>(3, 100000));
+  EXPECT_NE(err.str().find("qpurge: waiting up to 5 s for another qpurge acting on " + spool.root() +
+                           " (PID 4242: qpurge --all --yes)\n"),
+            std::string::npos)
+      << err.str();
+  EXPECT_EQ(files_in("deferred"), 1u);
+}
+
+TEST_F(PurgeTest, WaitThenRefuseChangesNothing) {
+  fill();
+  sys.busy = {spool.root()};
+  EXPECT_EQ(run({"--domain", "example.com", "--yes", "--wait", "2"}), kExitFatal);
+  EXPECT_EQ(sys.sleeps_us, std::vector<std::int64_t>(20, 100000));
+  EXPECT_NE(err.str().find("nothing changed after waiting 2 s for it"), std::string::npos) << err.str();
+  EXPECT_EQ(pf.postsuper_runs(), 0);
+  EXPECT_EQ(files_in("deferred"), 21u);
+}
+
+TEST_F(PurgeTest, LockThatCannotBeMadeIsARefusal) {
+  fill();
+  sys.lock_error = "/run/qpurge: Read-only file system";
+  EXPECT_EQ(run({"--domain", "example.com", "--yes"}), kExitFatal);
+  EXPECT_NE(err.str().find("cannot take the run lock of " + spool.root() +
+                           ": /run/qpurge: Read-only file system; nothing changed"),
+            std::string::npos)
+      << err.str();
+  EXPECT_EQ(pf.postsuper_runs(), 0);
+  EXPECT_EQ(run({"--domain", "example.com", "--dry-run"}), kExitDone) << "looking needs no lock";
+}
+
+TEST_F(PurgeTest, RestoreTakesTheLock) {
+  fill();
+  const std::string archive = spool.root() + "-archive";
+  ASSERT_EQ(run({"--domain", "example.com", "--archive", archive, "--yes"}), kExitDone) << err.str();
+  const std::string archived = std::filesystem::directory_iterator(archive)->path();
+  sys.busy = {spool.root()};
+  EXPECT_EQ(run({"--restore", archived}), kExitFatal);
+  EXPECT_NE(err.str().find("another qpurge is acting on"), std::string::npos) << err.str();
+  EXPECT_EQ(files_in("hold"), 0u);
+  EXPECT_EQ(run({"--restore", archived, "--dry-run"}), kExitDone) << err.str();
+  sys.busy.clear();
+  EXPECT_EQ(run({"--restore", archived}), kExitDone) << err.str();
+  EXPECT_EQ(files_in("hold"), 20u);
+  std::filesystem::remove_all(archive);
+}
+
+// --rate N: the k-th ID is handed over k/N seconds after the first (fake clock).
+TEST_F(PurgeTest, RatePacesTheHandOver) {
+  fill();
+  EXPECT_EQ(run({"--domain", "example.com", "--yes", "--rate", "5"}), kExitDone) << err.str();
+  EXPECT_EQ(sys.sleeps_us, std::vector<std::int64_t>(19, 200000));
+  EXPECT_EQ(files_in("deferred"), 1u);
+  EXPECT_EQ(pf.postsuper_runs(), 1);
+}
+
+TEST_F(PurgeTest, RatePacesBothPhasesOfViaHold) {
+  fill();
+  EXPECT_EQ(run({"--domain", "example.com", "--yes", "--rate", "10", "--via-hold", "--max", "20"}), kExitDone)
+      << err.str();
+  EXPECT_EQ(sys.sleeps_us, std::vector<std::int64_t>(38, 100000)) << "19 waits holding, 19 deleting";
+  EXPECT_EQ(files_in("deferred"), 1u);
+  EXPECT_EQ(files_in("hold"), 0u);
+}
+
+TEST_F(PurgeTest, RateWithArchiveAndAppliedPlan) {
+  fill();
+  const std::string archive = spool.root() + "-archive";
+  ASSERT_EQ(run({"--domain", "example.com", "--save-plan", "p.json"}), kExitDone) << err.str();
+  EXPECT_EQ(run({"--apply-plan", "p.json", "--archive", archive, "--rate", "4", "--yes"}), kExitDone) << err.str();
+  EXPECT_EQ(sys.sleeps_us, std::vector<std::int64_t>(19, 250000));
+  EXPECT_EQ(files_in("deferred"), 1u);
+  std::filesystem::remove_all(archive);
+}
+
 class InstancesTest : public PurgeTest {
  protected:
   void SetUp() override {
@@ -380,6 +505,30 @@ TEST_F(InstancesTest, ArchiveKeepsOneRunPerInstance) {
   for (const auto& d : std::filesystem::directory_iterator(archive)) runs += d.is_directory();
   EXPECT_EQ(runs, 2u);
   std::filesystem::remove_all(archive);
+}
+
+// --all-instances: every queue is locked, in sorted order, before any instance plans.
+TEST_F(InstancesTest, LocksEveryQueueBeforeAnyPlans) {
+  put("deferred", "10278A74127", "s@x.test", {"bob@example.com"});
+  second.put_message("deferred", "40278A74127", testing::message("s@x.test", {"bob@example.com"}));
+  std::vector<std::string> sorted = {spool.root(), second.root()};
+  std::sort(sorted.begin(), sorted.end());
+  sys.busy = {sorted[1]};
+  EXPECT_EQ(run({"--all-instances", "--domain", "example.com", "--yes", "--rate", "3"}), kExitFatal);
+  EXPECT_EQ(sys.lock_tries, sorted);
+  EXPECT_EQ(sys.locks_held, 0) << "the first lock is let go";
+  EXPECT_NE(err.str().find("another qpurge is acting on " + sorted[1]), std::string::npos) << err.str();
+  EXPECT_NE(err.str().find("; no instance was acted on"), std::string::npos) << err.str();
+  EXPECT_EQ(out.str(), "") << "nothing planned";
+  EXPECT_EQ(pf.postsuper_runs(), 0);
+  EXPECT_EQ(run({"--all-instances", "--domain", "example.com", "--dry-run"}), kExitDone) << err.str();
+  sys.busy.clear();
+  sys.lock_tries.clear();
+  sys.locked.clear();
+  EXPECT_EQ(run({"--all-instances", "--domain", "example.com", "--yes", "--rate", "3"}), kExitDone) << err.str();
+  EXPECT_EQ(sys.locked, sorted);
+  EXPECT_EQ(sys.locks_held, 0);
+  EXPECT_EQ(pf.postsuper_runs(), 2);
 }
 
 TEST(ExitStatusTest, OverInstances) {

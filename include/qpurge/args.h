@@ -50,6 +50,7 @@ struct Args {
   std::optional<std::string> apply_plan;
   std::optional<std::string> audit_log;
   std::optional<std::string> batch_size;
+  std::optional<std::string> wait, rate;  // run lock, pacing
   std::optional<std::string> postsuper;
   std::optional<std::string> postconf;
   std::optional<std::string> shape;  // "recipient" when given without a value

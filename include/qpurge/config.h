@@ -33,6 +33,8 @@ enum class Format { kText, kIds, kJson, kPrometheus };  // kPrometheus: with --s
 inline constexpr const char* kDefaultPostmulti = "/usr/sbin/postmulti";
 inline constexpr std::size_t kMaxThreads = 256;
 inline constexpr std::size_t kMaxBatchSize = 1000000;
+inline constexpr unsigned kMaxRate = 100000;     // --rate, IDs a second
+inline constexpr unsigned kMaxLockWait = 86400;  // --wait, seconds
 
 // What the run does: purge (act on the queue, or show what would be acted
 // on), restore an archive run, list archive runs, or prune them.
@@ -59,6 +61,8 @@ struct RunConfig {
   std::size_t max = 0;  // 0: no limit
   bool via_hold = false;
   unsigned hold_pause = 0;
+  unsigned wait_seconds = 0;  // --wait: for another run's lock (run_lock.h)
+  unsigned rate = 0;          // --rate: IDs a second to postsuper; 0: no limit
   std::string save_plan;
   std::string apply_plan;
   std::string audit_log;

@@ -18,7 +18,7 @@
 // IDs are streamed: each is validated again (a Postfix queue ID and a
 // message queue name) and passed to the caller's verifier, which may drop it
 // as "changed", right before it is written, while postsuper works on the
-// ones before it. A stop request (SIGINT, SIGTERM) stops the writing at
+// ones before it; with a rate, no faster than it allows. A stop request (SIGINT, SIGTERM) stops the writing at
 // once: postsuper finishes the IDs it was given, later ones are not
 // attempted.
 // Nothing here deletes anything itself.
@@ -77,6 +77,14 @@ struct ExecOptions {
   // their copies durable). A non-empty error keeps the whole group from
   // postsuper: each ID is reported not_archived.
   std::function<std::string()> before_write;
+  // --rate: at most `rate` IDs a second are handed over (0: no limit). The
+  // k-th ID is verified no earlier than k/rate seconds after the first, on
+  // `clock_us` (microseconds) with `sleep_us`, and IDs are written in groups
+  // of at most a tenth of a second's worth, so no ID waits long between its
+  // verification and its write; progress is reported after each ID.
+  unsigned rate = 0;
+  std::function<std::int64_t()> clock_us;
+  std::function<void(std::int64_t)> sleep_us;
 };
 
 struct ExecReport {

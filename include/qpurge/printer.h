@@ -91,6 +91,9 @@ class Printer {
 
 std::unique_ptr<Printer> make_printer(const RunConfig& config, std::ostream& out, std::ostream& err, bool progress);
 
+// The progress line's end with --rate: "; --rate 5 IDs/s, about 12 s left".
+std::string rate_progress(unsigned rate, std::size_t ids_left);
+
 // "removed 3 of 4 planned; not found 1; ..." after acting.
 std::string result_summary(const ExecReport& report, const ActionInfo& action);
 

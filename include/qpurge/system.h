@@ -4,7 +4,8 @@
 // The engine (purge.h, via_hold.h) asks System for who runs it, whether a
 // program can be executed, whether there is a terminal and what the operator
 // answers, the host name and the clock, and it writes syslog, the audit log
-// and plan files through it. RealSystem does it for real; tests use a fake
+// and plan files through it, and takes the run lock of a queue directory
+// (run_lock.h) through it. RealSystem does it for real; tests use a fake
 // (tests/support/fake_system.h) to drive every destructive decision without a
 // Postfix instance. Processes go through CommandRunner (process.h).
 #ifndef QPURGE_SYSTEM_H_
@@ -23,6 +24,24 @@ class AuditSink {
  public:
   virtual ~AuditSink() = default;
   virtual bool append(const std::string& line, std::string& error) = 0;
+};
+
+// A lock on one queue directory, held until it is destroyed.
+class RunLock {
+ public:
+  virtual ~RunLock() = default;
+};
+
+// One try at a queue directory's run lock: taken (`lock`), held by another
+// process (`busy`, with what the holder wrote about itself, "PID\ncommand
+// line\n", possibly empty or cut), or neither (`error`: the lock file could
+// not be made or opened). `path` is the lock file.
+struct LockAttempt {
+  std::unique_ptr<RunLock> lock;
+  bool busy = false;
+  std::string holder;
+  std::string error;
+  std::string path;
 };
 
 class System {
@@ -53,6 +72,14 @@ class System {
   virtual void catch_stop_signals() = 0;
   virtual const std::atomic<bool>& stop_flag() = 0;
   virtual void sleep_seconds(unsigned seconds) = 0;
+  // A clock that only goes forward, in microseconds, and a sleep on it
+  // (--rate, --wait); the sleep is not cut short by a stop request.
+  virtual std::int64_t monotonic_us() = 0;
+  virtual void sleep_us(std::int64_t us) = 0;
+  // Tries once, without waiting, to take the exclusive lock of the queue
+  // directory and, when taken, writes this process's PID and `command` into
+  // the lock file for the next one to read.
+  virtual LockAttempt try_lock_queue(const std::string& queue_directory, const std::string& command) = 0;
 };
 
 // The system calls RealSystem::write_file() makes after writing, so tests
@@ -84,6 +111,10 @@ class RealSystem : public System {
   void catch_stop_signals() override;
   const std::atomic<bool>& stop_flag() override;
   void sleep_seconds(unsigned seconds) override;
+  std::int64_t monotonic_us() override;
+  void sleep_us(std::int64_t us) override;
+  // In QPURGE_LOCK_DIR when it is set, else in /run/qpurge (run_lock.h).
+  LockAttempt try_lock_queue(const std::string& queue_directory, const std::string& command) override;
 
  private:
   const FileCalls* calls_ = &FileCalls::real();

@@ -5,6 +5,7 @@
 #define QPURGE_TESTS_SUPPORT_FAKE_SYSTEM_H_
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,18 @@ class FakeSystem : public System {
   std::atomic<bool> stop{false};
   bool stop_signals_caught = false;
   std::vector<unsigned> sleeps;
+  std::int64_t mono_us = 5000000;  // advanced by sleep_us() alone
+  std::vector<std::int64_t> sleeps_us;
+  // Run locks: a queue directory in `busy` is held by another run for
+  // `busy_tries` more tries (-1: for ever); `lock_error` makes every try fail.
+  std::set<std::string> busy;
+  int busy_tries = -1;
+  std::string busy_holder = "4242\nqpurge --all --yes\n";
+  std::string lock_error;
+  std::vector<std::string> lock_tries;  // queue directories, in the order tried
+  std::vector<std::string> locked;      // taken, in order
+  std::string lock_command;             // what the last holder wrote
+  int locks_held = 0;
 
   unsigned effective_uid() override { return euid; }
   bool can_execute(const std::string& path, std::string& error) override {
@@ -78,8 +91,40 @@ class FakeSystem : public System {
   void catch_stop_signals() override { stop_signals_caught = true; }
   const std::atomic<bool>& stop_flag() override { return stop; }
   void sleep_seconds(unsigned s) override { sleeps.push_back(s); }
+  std::int64_t monotonic_us() override { return mono_us; }
+  void sleep_us(std::int64_t us) override {
+    sleeps_us.push_back(us);
+    mono_us += us;
+  }
+  LockAttempt try_lock_queue(const std::string& dir, const std::string& command) override {
+    lock_tries.push_back(dir);
+    LockAttempt a;
+    a.path = "/run/qpurge/" + dir + ".lock";
+    if (!lock_error.empty()) {
+      a.error = lock_error;
+      return a;
+    }
+    if (busy.count(dir) && busy_tries != 0) {
+      if (busy_tries > 0) --busy_tries;
+      a.busy = true;
+      a.holder = busy_holder;
+      return a;
+    }
+    locked.push_back(dir);
+    lock_command = command;
+    a.lock = std::make_unique<Lock>(*this);
+    return a;
+  }
 
  private:
+  class Lock : public RunLock {
+   public:
+    explicit Lock(FakeSystem& s) : s_(s) { ++s_.locks_held; }
+    ~Lock() override { --s_.locks_held; }
+
+   private:
+    FakeSystem& s_;
+  };
   class Sink : public AuditSink {
    public:
     explicit Sink(FakeSystem& s) : s_(s) {}
