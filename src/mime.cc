@@ -138,6 +138,15 @@ struct Walker {
 
 }  // namespace
 
+std::string decode_header_value(std::string_view raw) {
+  init_gmime();
+  const std::string text(raw);
+  std::unique_ptr<char, GFree> unfolded(g_mime_utils_header_unfold(text.c_str()));
+  if (!unfolded) return text;
+  std::unique_ptr<char, GFree> decoded(g_mime_utils_header_decode_text(nullptr, unfolded.get()));
+  return decoded ? std::string(decoded.get()) : std::string(unfolded.get());
+}
+
 void decode_content(const RawContent& raw, ContentNeed need, std::size_t text_limit, MessageContent& out) {
   out = MessageContent{};
   init_gmime();

@@ -523,7 +523,9 @@ TEST(ContentMatchTest, AnUnparsedMessageIsNeverSelectedAndAlwaysExcluded) {
   v = exclude.evaluate(s);
   EXPECT_EQ(v.kind, VerdictKind::kNoMatch);
   EXPECT_TRUE(v.undecided);
-  EXPECT_EQ(exclude.undecided_patterns(), std::vector<std::string>{"--exclude-subject anything"});
+  ASSERT_EQ(exclude.undecided_criteria().size(), 1u);
+  EXPECT_EQ(exclude.undecided_criteria()[0].label, "--exclude-subject anything");
+  EXPECT_EQ(exclude.undecided_criteria()[0].cause, UndecidedCause::kContent);
 }
 
 }  // namespace
