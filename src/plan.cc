@@ -60,7 +60,7 @@ struct Evaluated {
   bool undecided = false;
   bool reason_unknown = false;
   std::string content_error;  // the content was needed and could not be read or parsed
-  bool cut = false;           // the content the matcher searched was cut at a limit
+  std::string cut;            // the content the matcher searched was cut at a limit: how
   bool has_entry = false;     // entry is filled (a selection, or a mixed one to report)
   PlanEntry entry;
 };
@@ -92,13 +92,14 @@ std::any evaluate_one(const std::string& queue_directory, const Matcher& matcher
   Verdict v = matcher.evaluate(subject, options.explain);
   const bool content_failed = content != ContentNeed::kNone && !decoded.parsed;
   Evaluated ev;
-  ev.cut = content == ContentNeed::kBody && decoded.parsed && decoded.truncated;
-  if (v.kind == VerdictKind::kNoMatch && !v.undecided && !v.reason_unknown && !content_failed && !ev.cut) return {};
+  if (content == ContentNeed::kBody && decoded.parsed && decoded.truncated) ev.cut = cut_explanation(msg, options);
+  if (v.kind == VerdictKind::kNoMatch && !v.undecided && !v.reason_unknown && !content_failed && ev.cut.empty())
+    return {};
   if (content_failed) ev.content_error = decoded.error;
   ev.kind = v.kind;
   ev.undecided = v.undecided;
   ev.reason_unknown = v.reason_unknown;
-  if (ev.cut && options.explain) v.explain.push_back(cut_explanation(msg, options));
+  if (!ev.cut.empty() && options.explain) v.explain.push_back(ev.cut);
   ev.has_entry = v.kind == VerdictKind::kSelected ||
                  (v.kind == VerdictKind::kMixed && (options.mixed == MixedPolicy::kInclude || options.explain));
   if (!ev.has_entry) return std::any(std::move(ev));
@@ -165,7 +166,10 @@ bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptio
     Evaluated* ev = std::any_cast<Evaluated>(&rec.result);
     if (!ev) return;
     if (!ev->content_error.empty()) sink.on_content_problem(rec.info, ev->content_error);
-    counts.content_cut += ev->cut;
+    if (!ev->cut.empty()) {
+      ++counts.content_cut;
+      sink.on_content_cut(rec.info, ev->cut);
+    }
     counts.undecided += ev->undecided;
     counts.reason_unknown += ev->reason_unknown;
     if (ev->kind == VerdictKind::kNoMatch) return;

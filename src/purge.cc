@@ -53,6 +53,9 @@ class Collector : public PlanSink {
     p_.warning(info.path() + ": " + what +
                "; a content selector does not select it and a content exclusion excludes it");
   }
+  void on_content_cut(const FileInfo& info, const std::string& what) override {
+    if (c_.explain) p_.note(info.path() + ": " + what);
+  }
   std::vector<PlanEntry> entries;
   SelectionView view;
 

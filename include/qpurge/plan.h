@@ -118,6 +118,10 @@ class PlanSink {
   // as MIME (`what`, e.g. "multipart without a boundary: mixed"): content
   // criteria were undecided for it. For a "path: what" warning.
   virtual void on_content_problem(const FileInfo&, const std::string& /*what*/) {}
+  // The content a --body, --attachment or --attachment-type criterion
+  // searched in this message was cut (`what`: "content: cut at --body-limit
+  // ..."), whatever the verdict (PlanCounts::content_cut).
+  virtual void on_content_cut(const FileInfo&, const std::string& /*what*/) {}
 };
 
 // Returns false with `error` set when the queue directory cannot be read.
