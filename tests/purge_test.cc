@@ -323,8 +323,7 @@ TEST_F(ContentPurgeTest, CutAtBodyLimitIsCountedAndExplained) {
   put_content("50278A74127", {"Subject: long"}, {std::string(200, 'a'), "https://login.example-bank.top/"});
   EXPECT_EQ(run({"--body", "example-bank", "--body-limit", "100", "--dry-run", "--explain"}), kExitNothing);
   EXPECT_NE(out.str().find("content cut at the limit 1"), std::string::npos) << out.str();
-  EXPECT_NE(err.str().find("/50278A74127: content: cut at --body-limit (100 bytes"), std::string::npos)
-      << err.str();
+  EXPECT_NE(err.str().find("/50278A74127: content: cut at --body-limit (100 bytes"), std::string::npos) << err.str();
   EXPECT_NE(err.str().find("some messages were cut at --body-limit"), std::string::npos) << err.str();
   EXPECT_EQ(run({"--body", "example-bank", "--dry-run", "--format", "ids"}), kExitDone);
   EXPECT_EQ(out.str(), "50278A74127\n");
