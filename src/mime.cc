@@ -147,9 +147,67 @@ std::string decode_header_value(std::string_view raw) {
   return decoded ? std::string(decoded.get()) : std::string(unfolded.get());
 }
 
+namespace {
+
+bool same_name(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
+  return true;
+}
+
+// The raw value of the first header `name` in the header block, with its
+// continuation lines (folding is undone by GMime); false when there is none.
+bool raw_header(std::string_view block, std::string_view name, std::string& value) {
+  for (std::size_t pos = 0; pos < block.size();) {
+    std::size_t end = block.find('\n', pos);
+    if (end == std::string_view::npos) end = block.size();
+    std::string_view line = block.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.empty()) return false;  // the end of the headers
+    std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos || line[0] == ' ' || line[0] == '\t') continue;
+    std::string_view n = line.substr(0, colon);
+    while (!n.empty() && (n.back() == ' ' || n.back() == '\t')) n.remove_suffix(1);
+    if (!same_name(n, name)) continue;
+    value.assign(line.substr(colon + 1));
+    while (pos < block.size() && (block[pos] == ' ' || block[pos] == '\t')) {
+      end = block.find('\n', pos);
+      if (end == std::string_view::npos) end = block.size();
+      value.append("\n").append(block.substr(pos, end - pos));
+      pos = end + 1;
+    }
+    return true;
+  }
+  return false;
+}
+
+// Headers only (--subject, --message-id): no MIME structure to parse, so
+// no GMime message is built; GMime decodes the two values, as
+// g_mime_message_get_subject() and _get_message_id() would.
+void decode_headers_only(const RawContent& raw, MessageContent& out) {
+  std::string value;
+  if (raw_header(raw.text, "Subject", value)) {
+    std::unique_ptr<char, GFree> unfolded(g_mime_utils_header_unfold(value.c_str()));
+    std::unique_ptr<char, GFree> decoded(unfolded ? g_mime_utils_header_decode_text(nullptr, unfolded.get()) : nullptr);
+    out.subject = decoded ? decoded.get() : "";
+  }
+  if (raw_header(raw.text, "Message-ID", value)) {
+    std::unique_ptr<char, GFree> id(g_mime_utils_decode_message_id(value.c_str()));
+    out.message_id = id ? id.get() : "";
+  }
+  out.headers_truncated =
+      raw.truncated && raw.text.find("\n\n") == std::string::npos && (raw.text.empty() || raw.text.front() != '\n');
+  out.truncated = raw.truncated;
+  out.parsed = true;
+}
+
+}  // namespace
+
 void decode_content(const RawContent& raw, ContentNeed need, std::size_t text_limit, MessageContent& out) {
   out = MessageContent{};
   init_gmime();
+  if (need != ContentNeed::kBody) return decode_headers_only(raw, out);
   Issues issues;
   issues.headers_only = need != ContentNeed::kBody;
   GPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(raw.text.data(), raw.text.size()));
