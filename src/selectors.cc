@@ -29,10 +29,9 @@ std::int64_t count_arg(const std::string& v) {
   return n;
 }
 
-}  // namespace
-
-const std::vector<SelectorSpec>& selector_specs() {
-  static const std::vector<SelectorSpec> kSpecs = {
+// Selectors on the envelope and the named attributes.
+std::vector<SelectorSpec> envelope_specs() {
+  return {
       {"sender", "ADDR", "envelope sender (MAILER-DAEMON or <> = the null sender)",
        [](const std::string& v, bool re) { return make_sender(v, re); }, true},
       {"recipient", "ADDR", "pending recipient (as the queue file holds it, after virtual alias expansion)",
@@ -66,6 +65,13 @@ const std::vector<SelectorSpec>& selector_specs() {
       {"header", "'NAME: REGEX'",
        "a message header of that name matches (headers only, never the body; raw text unless --decode-headers)",
        [](const std::string& v, bool) { return make_header(v); }, true},
+  };
+}
+
+// Selectors on what the message says (content_match.h), its recipient count
+// and its queue ID.
+std::vector<SelectorSpec> content_specs() {
+  return {
       {"subject", "REGEX", "the Subject, RFC 2047 decoded to UTF-8, matches (search, any case)",
        [](const std::string& v, bool) { return make_subject(v); }, true},
       {"body", "REGEX",
@@ -90,6 +96,16 @@ const std::vector<SelectorSpec>& selector_specs() {
        },
        true},
   };
+}
+
+}  // namespace
+
+const std::vector<SelectorSpec>& selector_specs() {
+  static const std::vector<SelectorSpec> kSpecs = [] {
+    std::vector<SelectorSpec> all = envelope_specs();
+    for (SelectorSpec& s : content_specs()) all.push_back(s);
+    return all;
+  }();
   return kSpecs;
 }
 
