@@ -188,6 +188,12 @@ void set_content_options(const Args& args, RunConfig& c) {
   }
   if (args.decode_headers && !c.matcher->needs_headers())
     throw UsageError("--decode-headers goes with --header or --exclude-header");
+  // The question before acting is read from standard input: not when it
+  // held the list.
+  if (args.ids_from_stdin && c.acting() && !c.yes)
+    throw UsageError(
+        "--ids-from - reads standard input, so qpurge cannot ask before acting: add --yes (after a "
+        "--dry-run)");
 }
 
 // The lines of an --ids-from file: queue IDs, blank lines and #comments.
@@ -248,6 +254,7 @@ void read_id_lists(Args& args, const std::function<bool(const std::string&, std:
     for (const std::string& file : c.values) {
       std::string text, error;
       if (file.empty()) throw UsageError(c.option + " needs a file name (- = standard input)");
+      args.ids_from_stdin |= file == "-";
       if (!read(file == "-" ? "/dev/stdin" : file, text, error))
         throw UsageError(c.option + " " + text_escaped(file) + ": " + text_escaped(error));
       for (std::string& id : id_lines(file, text)) it->values.push_back(std::move(id));

@@ -338,6 +338,8 @@ TEST_F(ContentPurgeTest, IdsFromAFileOrStandardInput) {
   EXPECT_EQ(run({"--domain", "example.com", "--exclude-ids-from", "-", "--dry-run", "--format", "ids"}), kExitDone);
   EXPECT_EQ(out.str().find("10278A74127"), std::string::npos);
   EXPECT_NE(out.str().find("11278A74127"), std::string::npos);
+  EXPECT_EQ(run({"--exclude-ids-from", "-", "--domain", "example.com"}), kExitFatal);  // cannot ask
+  EXPECT_NE(err.str().find("add --yes"), std::string::npos) << err.str();
   sys.files["bad.txt"] = "10278A74127\n../../etc/passwd\n";
   EXPECT_EQ(run({"--ids-from", "bad.txt", "--yes"}), kExitFatal);
   EXPECT_NE(err.str().find("--ids-from bad.txt line 2: not a queue ID"), std::string::npos) << err.str();
