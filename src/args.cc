@@ -22,7 +22,11 @@ po::options_description selection_options(Args& a) {
     sel.add_options()(s.name, po::value<std::vector<std::string>>()->composing()->value_name(s.arg), s.help);
   sel.add_options()("regex", po::bool_switch(&a.regex),
                     "the values of --sender, --recipient and --original-recipient are Boost.Regex patterns (whole "
-                    "address, any case)")("all", "select every message in the chosen queues")(
+                    "address, any case)")("decode-headers", po::bool_switch(&a.decode_headers),
+                                          "--header matches the unfolded, RFC 2047 decoded value")(
+      "body-limit", text("SIZE"),
+      "--body, --attachment, --attachment-type: decoded text searched per message at most (default 1M)")(
+      "all", "select every message in the chosen queues")(
       "mixed", text("skip|include"),
       "messages where only some pending recipients match: leave them (skip, the default) or act on them (include)");
   po::options_description excl("Exclusions (a message, or recipient, that matches one is not selected)");
@@ -178,6 +182,7 @@ Args parse_args(int argc, const char* const* argv) {
     return a;
   }
   const std::pair<const char*, std::optional<std::string>*> kStrings[] = {{"mixed", &a.mixed},
+                                                                          {"body-limit", &a.body_limit},
                                                                           {"config-dir", &a.config_dir},
                                                                           {"queue-dir", &a.queue_dir},
                                                                           {"postmulti", &a.postmulti},

@@ -108,6 +108,8 @@ int run_cli(int argc, const char* const* argv, System& sys, CommandRunner& runne
       out << args.help_text;
       return kExitDone;
     }
+    read_id_lists(args,
+                  [&sys](const std::string& p, std::string& t, std::string& e) { return sys.read_file(p, t, e); });
     if (args.all_instances) return run_instances(args, sys, runner, out, err);
     return run_one(args, sys, runner, out, err);
   } catch (const UsageError& e) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
 #include <stdexcept>
 
 #include "qpurge/audit.h"
@@ -123,8 +124,9 @@ void set_queues(const std::vector<std::string>& queues, RunConfig& c) {
 // A saved plan brings its criteria, action, place and queues; the options
 // may only repeat them.
 void take_plan(const Args& args, const PlanHeader& plan, RunConfig& c) {
-  if (!args.criteria.empty() || args.regex)
-    throw UsageError("--apply-plan takes its criteria from the plan; give no selectors");
+  if (!args.criteria.empty() || args.regex || args.decode_headers || args.body_limit)
+    throw UsageError(
+        "--apply-plan takes its criteria from the plan; give no selectors, --regex, --decode-headers or --body-limit");
   if (args.save_plan) throw UsageError("--apply-plan and --save-plan do not go together");
   if (!args.queues.empty()) throw UsageError("--apply-plan acts on the plan's own queues; give no --queue");
   Action plan_action;
@@ -140,6 +142,9 @@ void take_plan(const Args& args, const PlanHeader& plan, RunConfig& c) {
   c.mixed = plan_mixed;
   c.criteria = plan.criteria;
   c.regex = plan.regex;
+  c.decode_headers = plan.decode_headers;
+  if (plan.body_limit < 1 || plan.body_limit > kMaxBodyLimit) throw UsageError("the plan names a bad body_limit");
+  c.body_limit = static_cast<std::size_t>(plan.body_limit);
   if (c.config_dir.empty()) c.config_dir = plan.config_directory;
   c.plan_header = plan;
   c.queues = plan.queues;
@@ -189,11 +194,109 @@ void set_archive(const Args& args, RunConfig& c) {
   }
 }
 
+// --body-limit and --decode-headers change how content selectors look: they
+// need one that they change.
+void set_content_options(const Args& args, RunConfig& c) {
+  if (args.body_limit) {
+    std::int64_t bytes = 0;
+    if (!parse_size(*args.body_limit, bytes) || bytes < 1 || static_cast<std::uint64_t>(bytes) > kMaxBodyLimit)
+      throw UsageError("--body-limit must be a size from 1 to 1G (e.g. 512k, 4M), not '" +
+                       text_escaped(*args.body_limit) + "'");
+    c.body_limit = static_cast<std::size_t>(bytes);
+    if (c.matcher->needs_content() != ContentNeed::kBody)
+      throw UsageError("--body-limit goes with --body, --attachment or --attachment-type");
+  }
+  if (args.decode_headers && !c.matcher->needs_headers())
+    throw UsageError("--decode-headers goes with --header or --exclude-header");
+  // The question before acting is read from standard input: not when it
+  // held the list.
+  if (args.ids_from_stdin && c.acting() && !c.yes)
+    throw UsageError(
+        "--ids-from - reads standard input, so qpurge cannot ask before acting: add --yes (after a "
+        "--dry-run)");
+}
+
+// The lines of an --ids-from file: queue IDs, blank lines and #comments.
+std::vector<std::string> id_lines(const std::string& name, const std::string& text) {
+  std::vector<std::string> ids;
+  std::size_t line = 0;
+  for (std::size_t start = 0; start < text.size();) {
+    std::size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) nl = text.size();
+    std::string id = text.substr(start, nl - start);
+    start = nl + 1;
+    ++line;
+    while (!id.empty() && (id.back() == '\r' || id.back() == ' ' || id.back() == '\t')) id.pop_back();
+    id.erase(0, std::min(id.size(), id.find_first_not_of(" \t")));
+    if (id.empty() || id[0] == '#') continue;
+    if (!queue_id_ok(id))
+      throw UsageError("--ids-from " + text_escaped(name) + " line " + std::to_string(line) + ": not a queue ID: '" +
+                       text_escaped(id) + "'");
+    ids.push_back(std::move(id));
+  }
+  return ids;
+}
+
+// "--id" alternatives in one set: a long list is one lookup, not one test each.
+void add_id_group(CriterionGroup& g, const std::vector<std::string>& ids) {
+  try {
+    g.alternatives.push_back(make_queue_id(ids));
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(g.option + ": " + e.what());
+  }
+  if (ids.size() <= 8) {
+    std::string shown;
+    for (const std::string& id : ids) {
+      if (!shown.empty()) shown.append(" | ");
+      shown.append(text_escaped(id));
+    }
+    g.values.push_back(shown);
+  } else {
+    std::string shown = std::to_string(ids.size());
+    shown.append(" queue IDs");
+    g.values.push_back(std::move(shown));
+  }
+}
+
 }  // namespace
+
+void read_id_lists(Args& args, const std::function<bool(const std::string&, std::string&, std::string&)>& read) {
+  std::vector<PlanCriterion> out;
+  for (PlanCriterion& c : args.criteria) {
+    const bool exclude = c.option == "--exclude-ids-from";
+    if (!exclude && c.option != "--ids-from") {
+      out.push_back(std::move(c));
+      continue;
+    }
+    const std::string option = exclude ? "--exclude-id" : "--id";
+    auto it = std::find_if(out.begin(), out.end(), [&](const PlanCriterion& p) { return p.option == option; });
+    if (it == out.end()) it = out.insert(out.end(), PlanCriterion{option, {}});
+    for (const std::string& file : c.values) {
+      std::string text, error;
+      if (file.empty()) throw UsageError(c.option + " needs a file name (- = standard input)");
+      args.ids_from_stdin |= file == "-";
+      if (!read(file == "-" ? "/dev/stdin" : file, text, error))
+        throw UsageError(c.option + " " + text_escaped(file) + ": " + text_escaped(error));
+      for (std::string& id : id_lines(file, text)) it->values.push_back(std::move(id));
+    }
+    if (it->values.empty()) throw UsageError(c.option + ": no queue ID in " + text_escaped(c.values.front()));
+  }
+  // A later --id merges into the group made for an earlier --ids-from.
+  args.criteria.clear();
+  for (PlanCriterion& c : out) {
+    auto it = std::find_if(args.criteria.begin(), args.criteria.end(),
+                           [&](const PlanCriterion& p) { return p.option == c.option; });
+    if (it == args.criteria.end())
+      args.criteria.push_back(std::move(c));
+    else
+      it->values.insert(it->values.end(), c.values.begin(), c.values.end());
+  }
+}
 
 std::string_view mixed_name(MixedPolicy m) { return m == MixedPolicy::kInclude ? "include" : "skip"; }
 
-std::shared_ptr<const Matcher> build_matcher(const std::vector<PlanCriterion>& criteria, bool regex) {
+std::shared_ptr<const Matcher> build_matcher(const std::vector<PlanCriterion>& criteria, bool regex,
+                                             bool decode_headers) {
   auto m = std::make_shared<Matcher>();
   for (const PlanCriterion& c : criteria) {
     CriterionGroup g;
@@ -205,9 +308,15 @@ std::shared_ptr<const Matcher> build_matcher(const std::vector<PlanCriterion>& c
     }
     const SelectorSpec* sel = find_selector(c.option, g.exclude);
     if (!sel) throw UsageError("unknown selector " + text_escaped(c.option));
+    if (std::string_view(sel->name) == "id") {
+      add_id_group(g, c.values);
+      m->add(std::move(g));
+      continue;
+    }
+    const bool decoded_header = decode_headers && std::string_view(sel->name) == "header";
     for (const std::string& v : c.values) {
       try {
-        g.alternatives.push_back(sel->make(v, regex));
+        g.alternatives.push_back(decoded_header ? make_header(v, true) : sel->make(v, regex));
       } catch (const std::invalid_argument& e) {
         throw UsageError(c.option + " '" + text_escaped(v) + "': " + e.what());
       }
@@ -266,7 +375,9 @@ RunConfig make_config(const Args& args, const PlanHeader* plan) {
     throw UsageError(std::string("--via-hold is a way to delete; it takes no other action") +
                      (plan ? " (the plan was saved to " + plan->action + ")" : ""));
   set_archive(args, c);
-  c.matcher = build_matcher(c.criteria, c.regex);
+  if (!plan) c.decode_headers = args.decode_headers;
+  c.matcher = build_matcher(c.criteria, c.regex, c.decode_headers);
+  if (!plan) set_content_options(args, c);
   if (c.mode == Mode::kRestore) return c;  // no selector: every message of the run
   if (c.matcher->empty())
     throw UsageError("no selector given: name what to select (--sender, --recipient, --domain, ...) or say --all");

@@ -2,6 +2,7 @@
 // content.cc - reading a queue file's message content; see content.h.
 #include "qpurge/content.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -29,6 +30,9 @@ bool read_content(ByteSource& source, RecordReader& reader, std::uint64_t start,
   out.truncated = false;
   error.clear();
   const bool headers_only = need == ContentNeed::kHeaders;
+  // The content is at most the rest of the file: one allocation, no regrowth.
+  if (!headers_only && start < source.size())
+    out.text.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(limit, source.size() - start)));
   // The same walk as the queue-file parser's (queue_file.cc, Parser::next)
   // with the same limits: follow non-zero pointers, skip padding, count
   // records and backward jumps.

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "qpurge/escape.h"
+#include "qpurge/mime.h"
 #include "qpurge/queue_id.h"
 #include "regex_truth.h"
 
@@ -351,7 +352,7 @@ class HostAttributeCriterion : public Criterion {
 
 class HeaderCriterion : public Criterion {
  public:
-  explicit HeaderCriterion(std::string_view spec) {
+  HeaderCriterion(std::string_view spec, bool decode) : decode_(decode) {
     std::size_t colon = spec.find(':');
     if (colon == std::string_view::npos || colon == 0) throw std::invalid_argument("expected 'Name: REGEX'");
     name_ = std::string(spec.substr(0, colon));
@@ -374,7 +375,7 @@ class HeaderCriterion : public Criterion {
       if (!iequals(name, name_)) continue;
       std::string_view value = line.substr(colon + 1);
       while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-      Truth t = search(re_, value);
+      Truth t = decode_ ? search(re_, decode_header_value(value)) : search(re_, value);
       if (t == Truth::kYes) return t;
       undecided |= t == Truth::kUndecided;
     }
@@ -384,6 +385,7 @@ class HeaderCriterion : public Criterion {
  private:
   std::string name_;
   boost::regex re_;
+  bool decode_ = false;
 };
 
 class RecipientCountCriterion : public Criterion {
@@ -407,7 +409,7 @@ class QueueIdCriterion : public Criterion {
   explicit QueueIdCriterion(const std::vector<std::string>& ids) : ids_(ids) {
     if (ids_.empty()) throw std::invalid_argument("no queue IDs");
     for (const std::string& id : ids_)
-      if (!queue_id_ok(id)) throw std::invalid_argument("not a queue ID: '" + id + "'");
+      if (!queue_id_ok(id)) throw std::invalid_argument("not a queue ID: '" + text_escaped(id) + "'");
     std::sort(ids_.begin(), ids_.end());
   }
   Side side() const override { return Side::kMessage; }
@@ -422,7 +424,8 @@ class QueueIdCriterion : public Criterion {
 // What a group of alternatives (ORed) says.
 struct GroupTruth {
   bool yes = false;
-  bool undecided = false;  // some alternative was, and none said yes
+  bool undecided = false;                           // some alternative was, and none said yes
+  UndecidedCause cause = UndecidedCause::kPattern;  // of the last undecided alternative
   bool unknown = false;
   bool plain_no() const { return !yes && !undecided && !unknown; }
   // A selector passes on yes only; an exclusion only on a plain no.
@@ -497,7 +500,9 @@ std::unique_ptr<Criterion> make_client_name(std::string_view n) {
 std::unique_ptr<Criterion> make_helo(std::string_view n) {
   return std::make_unique<HostAttributeCriterion>(n, std::vector<const char*>{"helo_name", "log_helo_name"});
 }
-std::unique_ptr<Criterion> make_header(std::string_view spec) { return std::make_unique<HeaderCriterion>(spec); }
+std::unique_ptr<Criterion> make_header(std::string_view spec, bool decode) {
+  return std::make_unique<HeaderCriterion>(spec, decode);
+}
 std::unique_ptr<Criterion> make_min_recipients(std::int64_t n) {
   return std::make_unique<RecipientCountCriterion>(n, true);
 }
@@ -542,7 +547,7 @@ bool parse_size(std::string_view text, std::int64_t& bytes) {
 
 struct Matcher::GaveUp {
   std::mutex mu;
-  std::vector<std::string> labels;
+  std::vector<UndecidedCriterion> labels;
 };
 
 Matcher::Matcher() : gave_up_(std::make_unique<GaveUp>()) {}
@@ -582,19 +587,31 @@ bool Matcher::has_recipient_side() const {
   return false;
 }
 
-void Matcher::note_undecided(const CriterionGroup& g, std::size_t i) const {
+void Matcher::note_undecided(const CriterionGroup& g, std::size_t i, UndecidedCause cause) const {
   if (!gave_up_) return;
   std::string label = i < g.values.size() ? g.option + " " + g.values[i] : group_label(g);
   std::lock_guard<std::mutex> lock(gave_up_->mu);
   for (const auto& l : gave_up_->labels)
-    if (l == label) return;
-  gave_up_->labels.push_back(std::move(label));
+    if (l.label == label && l.cause == cause) return;
+  gave_up_->labels.push_back(UndecidedCriterion{std::move(label), cause});
 }
 
-std::vector<std::string> Matcher::undecided_patterns() const {
+std::vector<UndecidedCriterion> Matcher::undecided_criteria() const {
   if (!gave_up_) return {};
   std::lock_guard<std::mutex> lock(gave_up_->mu);
   return gave_up_->labels;
+}
+
+std::string_view undecided_cause_text(UndecidedCause cause) {
+  switch (cause) {
+    case UndecidedCause::kContent:
+      return "the content of some messages could not be read or parsed as MIME (each is named above)";
+    case UndecidedCause::kCut:
+      return "some messages were cut at --body-limit (or at the content read limit) before anything matched";
+    case UndecidedCause::kPattern:
+      break;
+  }
+  return "the pattern gave up on some input";
 }
 
 namespace {
@@ -605,15 +622,29 @@ void combine(GroupTruth& g, Truth t) {
   g.unknown |= t == Truth::kUnknown;
 }
 
+// Why `c` answered undecided for `s`: a content criterion whose content is
+// missing or unparsable, or was cut; otherwise its pattern gave up.
+UndecidedCause undecided_cause(const Criterion& c, const Subject& s) {
+  const ContentNeed need = c.needs_content();
+  if (need == ContentNeed::kNone) return UndecidedCause::kPattern;
+  if (!s.content || !s.content->parsed) return UndecidedCause::kContent;
+  if (need == ContentNeed::kBody ? s.content->truncated : s.content->headers_truncated) return UndecidedCause::kCut;
+  return UndecidedCause::kPattern;
+}
+
 // Tests the alternatives of `g` (ORed) with `one`, up to the first yes;
-// `note(i)` hears of each alternative that gave up. A yes outweighs an
-// undecided or unknown alternative; what is left of those goes into `v`.
+// `note(i, cause)` hears of each alternative that could not decide. A yes
+// outweighs an undecided or unknown alternative; what is left of those goes
+// into `v`.
 template <typename One, typename Note>
-GroupTruth test_group(const CriterionGroup& g, Verdict& v, One&& one, Note&& note) {
+GroupTruth test_group(const CriterionGroup& g, const Subject& s, Verdict& v, One&& one, Note&& note) {
   GroupTruth t;
   for (std::size_t i = 0; i < g.alternatives.size() && !t.yes; ++i) {
     Truth r = one(*g.alternatives[i]);
-    if (r == Truth::kUndecided) note(i);
+    if (r == Truth::kUndecided) {
+      t.cause = undecided_cause(*g.alternatives[i], s);
+      note(i, t.cause);
+    }
     combine(t, r);
   }
   if (t.yes) t.undecided = t.unknown = false;
@@ -622,10 +653,23 @@ GroupTruth test_group(const CriterionGroup& g, Verdict& v, One&& one, Note&& not
   return t;
 }
 
+// Why one message was undecided, for --explain.
+const char* explained_cause(UndecidedCause cause) {
+  switch (cause) {
+    case UndecidedCause::kContent:
+      return "undecided (the content could not be read or parsed as MIME)";
+    case UndecidedCause::kCut:
+      return "undecided (nothing matched before the cut at the limit)";
+    case UndecidedCause::kPattern:
+      break;
+  }
+  return "undecided (the pattern gave up on this input)";
+}
+
 std::string message_explanation(const CriterionGroup& g, const GroupTruth& t, bool pass) {
   std::string line = group_label(g) + ": ";
   if (t.undecided)
-    line += "undecided (the pattern gave up on this input)";
+    line += explained_cause(t.cause);
   else if (t.unknown)
     line += "reason unknown";
   else
@@ -649,7 +693,8 @@ bool Matcher::evaluate_message_side(const Subject& s, bool explain, Verdict& v) 
   for (const auto& g : groups_) {
     if (g.side != Side::kMessage) continue;
     GroupTruth t = test_group(
-        g, v, [&](const Criterion& c) { return c.test_message(s); }, [&](std::size_t i) { note_undecided(g, i); });
+        g, s, v, [&](const Criterion& c) { return c.test_message(s); },
+        [&](std::size_t i, UndecidedCause cause) { note_undecided(g, i, cause); });
     bool pass = t.passes(g.exclude);
     if (explain) v.explain.push_back(message_explanation(g, t, pass));
     if (!pass) {
@@ -675,8 +720,8 @@ void Matcher::evaluate_recipient_side(const Subject& s, bool explain, bool ok, V
     std::size_t held = 0, undecided = 0, unknown = 0;
     for (std::size_t i = 0; i < n; ++i) {
       GroupTruth t = test_group(
-          g, v, [&](const Criterion& c) { return c.test_recipient(s, i); },
-          [&](std::size_t alternative) { note_undecided(g, alternative); });
+          g, s, v, [&](const Criterion& c) { return c.test_recipient(s, i); },
+          [&](std::size_t alternative, UndecidedCause cause) { note_undecided(g, alternative, cause); });
       undecided += t.undecided;
       unknown += t.unknown;
       if (t.passes(g.exclude)) {

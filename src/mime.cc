@@ -66,7 +66,9 @@ void on_issue(gint64, GMimeParserWarning w, const gchar* item, gpointer data) {
   if (issues.headers_only && about_structure(w)) return;
   if (const char* text = issue_text(w); text && issues.fatal.empty()) {
     issues.fatal = text;
-    if (item && *item) issues.fatal += std::string(": ") + item;
+    std::string_view what = item ? item : "";
+    while (!what.empty() && (what.back() == '\n' || what.back() == '\r')) what.remove_suffix(1);
+    if (!what.empty()) issues.fatal.append(": ").append(what);
   }
   if (w == GMIME_WARN_MALFORMED_MULTIPART) issues.malformed_multipart = true;
   if (w == GMIME_WARN_TRUNCATED_MESSAGE || w == GMIME_WARN_MALFORMED_MESSAGE) issues.truncated = true;
@@ -99,9 +101,7 @@ struct Walker {
   std::size_t limit;
   std::size_t kept = 0;
 
-  void add_text(const char* text) {
-    if (!text) return;
-    std::string_view t(text);
+  void add_text(std::string_view t) {
     if (kept + t.size() > limit) {
       std::size_t n = limit - kept;
       // Never cut a UTF-8 sequence in two.
@@ -131,16 +131,121 @@ struct Walker {
     }
     if (text && GMIME_IS_TEXT_PART(obj) && !out.truncated) {
       std::unique_ptr<char, GFree> decoded(g_mime_text_part_get_text(GMIME_TEXT_PART(obj)));
-      add_text(decoded.get());
+      if (decoded) add_text(decoded.get());
     }
   }
 };
 
 }  // namespace
 
+std::string decode_header_value(std::string_view raw) {
+  init_gmime();
+  const std::string text(raw);
+  std::unique_ptr<char, GFree> unfolded(g_mime_utils_header_unfold(text.c_str()));
+  if (!unfolded) return text;
+  std::unique_ptr<char, GFree> decoded(g_mime_utils_header_decode_text(nullptr, unfolded.get()));
+  return decoded ? std::string(decoded.get()) : std::string(unfolded.get());
+}
+
+namespace {
+
+bool same_name(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
+  return true;
+}
+
+// The raw value of the first header `name` in the header block, with its
+// continuation lines (folding is undone by GMime); false when there is none.
+bool raw_header(std::string_view block, std::string_view name, std::string& value) {
+  for (std::size_t pos = 0; pos < block.size();) {
+    std::size_t end = block.find('\n', pos);
+    if (end == std::string_view::npos) end = block.size();
+    std::string_view line = block.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.empty()) return false;  // the end of the headers
+    std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos || line[0] == ' ' || line[0] == '\t') continue;
+    std::string_view n = line.substr(0, colon);
+    while (!n.empty() && (n.back() == ' ' || n.back() == '\t')) n.remove_suffix(1);
+    if (!same_name(n, name)) continue;
+    value.assign(line.substr(colon + 1));
+    while (pos < block.size() && (block[pos] == ' ' || block[pos] == '\t')) {
+      end = block.find('\n', pos);
+      if (end == std::string_view::npos) end = block.size();
+      value.append("\n").append(block.substr(pos, end - pos));
+      pos = end + 1;
+    }
+    return true;
+  }
+  return false;
+}
+
+// Headers only (--subject, --message-id): no MIME structure to parse, so
+// no GMime message is built; GMime decodes the two values, as
+// g_mime_message_get_subject() and _get_message_id() would.
+void decode_headers_only(const RawContent& raw, MessageContent& out) {
+  std::string value;
+  if (raw_header(raw.text, "Subject", value)) {
+    std::unique_ptr<char, GFree> unfolded(g_mime_utils_header_unfold(value.c_str()));
+    std::unique_ptr<char, GFree> decoded(unfolded ? g_mime_utils_header_decode_text(nullptr, unfolded.get()) : nullptr);
+    out.subject = decoded ? decoded.get() : "";
+  }
+  if (raw_header(raw.text, "Message-ID", value)) {
+    std::unique_ptr<char, GFree> id(g_mime_utils_decode_message_id(value.c_str()));
+    out.message_id = id ? id.get() : "";
+  }
+  out.headers_truncated =
+      raw.truncated && raw.text.find("\n\n") == std::string::npos && (raw.text.empty() || raw.text.front() != '\n');
+  out.truncated = raw.truncated;
+  out.parsed = true;
+}
+
+// Where the body starts when the header block is plain "Name: value" lines
+// and continuations up to an empty line (or the end); npos otherwise.
+std::size_t plain_header_block(std::string_view text) {
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.empty()) return std::min(pos, text.size());
+    if (line[0] == ' ' || line[0] == '\t') continue;
+    std::size_t colon = line.find(':');
+    if (colon == 0 || colon == std::string_view::npos) return std::string_view::npos;
+    for (char c : line.substr(0, colon))
+      if (static_cast<unsigned char>(c) <= ' ' || static_cast<unsigned char>(c) >= 0x7f) return std::string_view::npos;
+  }
+  return text.size();
+}
+
+// A message that is not MIME at all: no Content-Type and no
+// Content-Transfer-Encoding header, so (RFC 2045) one text/plain part in
+// US-ASCII, 7bit, with no charset to convert: its text is the body as it is,
+// the bytes g_mime_text_part_get_text() would hand back. Saves building a
+// GMime message for the common plain mail. False: not such a message.
+bool decode_plain_message(const RawContent& raw, std::size_t text_limit, MessageContent& out) {
+  std::string value;
+  const std::size_t body = plain_header_block(raw.text);
+  if (body == std::string_view::npos || raw_header(raw.text, "Content-Type", value) ||
+      raw_header(raw.text, "Content-Transfer-Encoding", value))
+    return false;
+  decode_headers_only(raw, out);
+  Walker walker{out, text_limit};
+  walker.add_text(std::string_view(raw.text).substr(body));
+  out.truncated = out.truncated || raw.truncated;
+  return true;
+}
+
+}  // namespace
+
 void decode_content(const RawContent& raw, ContentNeed need, std::size_t text_limit, MessageContent& out) {
   out = MessageContent{};
   init_gmime();
+  if (need != ContentNeed::kBody) return decode_headers_only(raw, out);
+  if (decode_plain_message(raw, text_limit, out)) return;
   Issues issues;
   issues.headers_only = need != ContentNeed::kBody;
   GPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(raw.text.data(), raw.text.size()));

@@ -18,6 +18,24 @@ std::string format_time(std::int64_t t) {
   return buf;
 }
 
+namespace {
+
+// --detail: what the message says, decoded (null when it could not be).
+void write_content_fields(JsonWriter& w, const PlanEntry& e) {
+  if (!e.has_content) {
+    w.key("subject").null();
+    w.key("message_id").null();
+    w.key("attachments").null();
+    return;
+  }
+  w.field("subject", e.subject).field("message_id", e.message_id);
+  w.key("attachments").begin_array();
+  for (const auto& a : e.attachments) w.begin_object().field("filename", a.filename).field("type", a.type).end_object();
+  w.end_array();
+}
+
+}  // namespace
+
 void write_entry_fields(JsonWriter& w, const PlanEntry& e, bool detail) {
   w.field("queue_name", e.queue).field("queue_id", e.id);
   w.field("arrival_time", e.arrival_time).field("message_size", e.message_size);
@@ -44,6 +62,7 @@ void write_entry_fields(JsonWriter& w, const PlanEntry& e, bool detail) {
     w.key("attributes").begin_object();
     for (const auto& [name, value] : e.attributes) w.field(name, value);
     w.end_object();
+    write_content_fields(w, e);
   }
   if (!e.explain.empty()) w.field_strings("explain", e.explain);
 }

@@ -60,9 +60,54 @@ struct Evaluated {
   bool undecided = false;
   bool reason_unknown = false;
   std::string content_error;  // the content was needed and could not be read or parsed
+  std::string cut;            // the content the matcher searched was cut at a limit: how
   bool has_entry = false;     // entry is filled (a selection, or a mixed one to report)
   PlanEntry entry;
 };
+
+// "content: cut at ..." for --explain: the matcher saw only part of the text.
+std::string cut_explanation(const Message& msg, const PlanOptions& options) {
+  if (msg.content.truncated)
+    return "content: cut at the read limit of " + std::to_string(options.content_limit) +
+           " bytes; the rest was not searched";
+  return "content: cut at --body-limit (" + std::to_string(options.body_limit) +
+         " bytes of decoded text); the rest was not searched";
+}
+
+// One message on a worker thread: its content decoded as far as the matcher
+// needs, the verdict, and the entry to show when selected.
+std::any evaluate_one(const std::string& queue_directory, const Matcher& matcher, const PlanOptions& options,
+                      std::int64_t now, const FileInfo& info, const Message& msg) {
+  const ContentNeed content = matcher.needs_content();
+  std::vector<std::string> r;
+  if (matcher.needs_reasons()) r = load_reasons(queue_directory, info.id, msg);
+  MessageContent decoded;
+  decode(msg, content, options, decoded);
+  Subject subject{msg,
+                  info.file_size,
+                  now,
+                  matcher.needs_reasons() ? &r : nullptr,
+                  content != ContentNeed::kNone ? &decoded : nullptr,
+                  info.id};
+  Verdict v = matcher.evaluate(subject, options.explain);
+  const bool content_failed = content != ContentNeed::kNone && !decoded.parsed;
+  Evaluated ev;
+  if (content == ContentNeed::kBody && decoded.parsed && decoded.truncated) ev.cut = cut_explanation(msg, options);
+  if (v.kind == VerdictKind::kNoMatch && !v.undecided && !v.reason_unknown && !content_failed && ev.cut.empty())
+    return {};
+  if (content_failed) ev.content_error = decoded.error;
+  ev.kind = v.kind;
+  ev.undecided = v.undecided;
+  ev.reason_unknown = v.reason_unknown;
+  if (!ev.cut.empty() && options.explain) v.explain.push_back(ev.cut);
+  ev.has_entry = v.kind == VerdictKind::kSelected ||
+                 (v.kind == VerdictKind::kMixed && (options.mixed == MixedPolicy::kInclude || options.explain));
+  if (!ev.has_entry) return std::any(std::move(ev));
+  ev.entry = make_plan_entry(info, msg, v, options.detail);
+  if (options.detail && content != ContentNeed::kBody) decode(msg, ContentNeed::kBody, options, decoded);
+  if (options.detail) add_content(ev.entry, decoded);
+  return std::any(std::move(ev));
+}
 
 }  // namespace
 
@@ -106,30 +151,9 @@ PlanEntry make_plan_entry(const FileInfo& info, const Message& msg, const Verdic
 bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptions& options, PlanSink& sink,
                 PlanCounts& counts, std::string& error) {
   const std::int64_t now = options.now ? options.now : static_cast<std::int64_t>(std::time(nullptr));
-  const bool reasons = matcher.needs_reasons();
   const ContentNeed content = matcher.needs_content();
   Evaluator evaluate = [&](const FileInfo& info, const Message& msg) -> std::any {
-    std::vector<std::string> r;
-    if (reasons) r = load_reasons(scan.queue_directory, info.id, msg);
-    MessageContent decoded;
-    decode(msg, content, options, decoded);
-    Subject subject{
-        msg, info.file_size, now, reasons ? &r : nullptr, content != ContentNeed::kNone ? &decoded : nullptr, info.id};
-    Verdict v = matcher.evaluate(subject, options.explain);
-    const bool content_failed = content != ContentNeed::kNone && !decoded.parsed;
-    if (v.kind == VerdictKind::kNoMatch && !v.undecided && !v.reason_unknown && !content_failed) return {};
-    Evaluated ev;
-    if (content_failed) ev.content_error = decoded.error;
-    ev.kind = v.kind;
-    ev.undecided = v.undecided;
-    ev.reason_unknown = v.reason_unknown;
-    ev.has_entry = v.kind == VerdictKind::kSelected ||
-                   (v.kind == VerdictKind::kMixed && (options.mixed == MixedPolicy::kInclude || options.explain));
-    if (ev.has_entry) {
-      ev.entry = make_plan_entry(info, msg, v, options.detail);
-      if (options.detail) add_content(ev.entry, decoded);
-    }
-    return std::any(std::move(ev));
+    return evaluate_one(scan.queue_directory, matcher, options, now, info, msg);
   };
   Consumer consume = [&](ScanRecord& rec) {
     sink.on_file();
@@ -142,6 +166,10 @@ bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptio
     Evaluated* ev = std::any_cast<Evaluated>(&rec.result);
     if (!ev) return;
     if (!ev->content_error.empty()) sink.on_content_problem(rec.info, ev->content_error);
+    if (!ev->cut.empty()) {
+      ++counts.content_cut;
+      sink.on_content_cut(rec.info, ev->cut);
+    }
     counts.undecided += ev->undecided;
     counts.reason_unknown += ev->reason_unknown;
     if (ev->kind == VerdictKind::kNoMatch) return;
@@ -157,7 +185,7 @@ bool build_plan(const ScanOptions& scan, const Matcher& matcher, const PlanOptio
   };
   ScanOptions with_headers = scan;
   with_headers.parse.headers = scan.parse.headers || matcher.needs_headers();
-  with_headers.parse.content = std::max(scan.parse.content, content);
+  with_headers.parse.content = std::max({scan.parse.content, content, options.detail ? ContentNeed::kBody : content});
   with_headers.parse.content_limit = options.content_limit;
   return scan_queues(with_headers, evaluate, consume, counts.scan, error);
 }

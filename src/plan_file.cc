@@ -17,6 +17,7 @@ void write_header(JsonWriter& w, const PlanHeader& h) {
   w.field("host", text_escaped(h.host)).field("queue_directory", text_escaped(h.queue_directory));
   w.field("config_directory", text_escaped(h.config_directory));
   w.field("action", h.action).field("mixed", h.mixed).field("regex", h.regex).field_strings("queues", h.queues);
+  w.field("decode_headers", h.decode_headers).field("body_limit", h.body_limit);
   write_criteria_exact(w, h.criteria);
 }
 
@@ -28,6 +29,23 @@ void write_message(JsonWriter& w, const PlanEntry& e) {
   for (const PlanRecipient& r : e.recipients)
     w.begin_object().field("address", text_escaped(r.address)).field("matched", r.matched).end_object();
   w.end_array().end_object();
+}
+
+bool read_criteria(const nlohmann::json& criteria, PlanHeader& h, std::string& error) {
+  for (const auto& c : criteria) {
+    PlanCriterion pc;
+    pc.option = c.at("option").get<std::string>();
+    for (const auto& v : c.at("values_hex")) {
+      std::string bytes;
+      if (!from_hex(v.get<std::string>(), bytes)) {
+        error = "bad hex value in criteria";
+        return false;
+      }
+      pc.values.push_back(bytes);
+    }
+    h.criteria.push_back(std::move(pc));
+  }
+  return true;
 }
 
 }  // namespace
@@ -73,19 +91,9 @@ bool load_plan(const std::string& text, PlanHeader& h, std::vector<PlanEntry>& e
     h.mixed = j.at("mixed").get<std::string>();
     h.regex = j.at("regex").get<bool>();
     h.queues = j.at("queues").get<std::vector<std::string>>();
-    for (const auto& c : j.at("criteria")) {
-      PlanCriterion pc;
-      pc.option = c.at("option").get<std::string>();
-      for (const auto& v : c.at("values_hex")) {
-        std::string bytes;
-        if (!from_hex(v.get<std::string>(), bytes)) {
-          error = "bad hex value in criteria";
-          return false;
-        }
-        pc.values.push_back(bytes);
-      }
-      h.criteria.push_back(std::move(pc));
-    }
+    h.decode_headers = j.value("decode_headers", false);
+    h.body_limit = j.value("body_limit", static_cast<std::uint64_t>(kDefaultTextLimit));
+    if (!read_criteria(j.at("criteria"), h, error)) return false;
     for (const auto& m : j.at("messages")) {
       PlanEntry e;
       e.queue = m.at("queue_name").get<std::string>();

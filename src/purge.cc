@@ -51,6 +51,13 @@ class Collector : public PlanSink {
     p_.scan_problem(r.info.queue);
   }
   void on_file() override { p_.scan_progress(++files_); }
+  void on_content_problem(const FileInfo& info, const std::string& what) override {
+    p_.warning(info.path() + ": " + what +
+               "; a content selector does not select it and a content exclusion excludes it");
+  }
+  void on_content_cut(const FileInfo& info, const std::string& what) override {
+    if (c_.explain) p_.note(info.path() + ": " + what);
+  }
   std::vector<PlanEntry> entries;
   SelectionView view;
 
@@ -71,6 +78,7 @@ std::string summary_line(const PlanCounts& c, MixedPolicy mixed) {
   s += "; unreadable " + std::to_string(c.scan.unreadable + c.scan.not_regular + c.scan.bad_directories);
   if (c.undecided) s += "; undecided " + std::to_string(c.undecided);
   if (c.reason_unknown) s += "; reason unknown " + std::to_string(c.reason_unknown);
+  if (c.content_cut) s += "; content cut at the limit " + std::to_string(c.content_cut);
   return s;
 }
 
@@ -97,10 +105,10 @@ struct Purge::State {
   std::string summary;
   bool partial = false;  // files skipped or undecided: never "done"
 
-  std::set<std::string> warned;         // patterns already named as undecided
-  std::unique_ptr<ArchiveRun> archive;  // --archive
-  bool resolved = false;                // resolve_queue() done
-  bool locked_by_caller = false;        // --all-instances: prepare_and_lock() holds the lock
+  std::set<std::pair<std::string, UndecidedCause>> warned;  // criteria already named as undecided
+  std::unique_ptr<ArchiveRun> archive;                      // --archive
+  bool resolved = false;                                    // resolve_queue() done
+  bool locked_by_caller = false;                            // --all-instances: prepare_and_lock() holds the lock
   std::vector<std::unique_ptr<RunLock>> locks;
 
   // Entries are kept (to act on, to save, or from a plan file) rather than streamed.
@@ -126,13 +134,12 @@ struct Purge::State {
   Outcome finish(const ExecReport& rep, bool recorded);
 };
 
-// A pattern that gave up is named once, however often it did.
+// A criterion that could not decide is named once per cause, however often.
 void Purge::State::warn_undecided() {
-  for (const std::string& label : c.matcher->undecided_patterns())
-    if (warned.insert(label).second)
-      p.warning(label +
-                ": the pattern gave up on some input; those messages were not selected (a selector) or "
-                "were excluded (an exclusion)");
+  for (const UndecidedCriterion& u : c.matcher->undecided_criteria())
+    if (warned.insert({u.label, u.cause}).second)
+      p.warning(u.label + ": " + std::string(undecided_cause_text(u.cause)) +
+                "; those messages were not selected (a selector) or were excluded (an exclusion)");
 }
 
 // Where the queue is, and whether postsuper would act on the same one.
@@ -208,6 +215,8 @@ void Purge::State::save_plan() {
   h.action = std::string(action_info(c.action).name);
   h.mixed = std::string(mixed_name(c.mixed));
   h.regex = c.regex;
+  h.decode_headers = c.decode_headers;
+  h.body_limit = c.body_limit;
   h.queues = c.queues;
   h.criteria = c.criteria;
   std::string error;
@@ -474,6 +483,7 @@ std::optional<Outcome> Purge::plan() {
     s.popt.mixed = s.c.mixed;
     s.popt.explain = s.c.explain;
     s.popt.detail = s.c.detail;
+    s.popt.body_limit = s.c.body_limit;
     s.popt.now = s.sys.now();
     s.p.begin_plan(s.popt.now);
     Collector sink(s.c, s.p, s.keeps_entries());

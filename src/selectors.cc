@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "qpurge/content_match.h"
+
 namespace qpurge {
 namespace {
 
@@ -19,10 +21,17 @@ std::int64_t size_arg(const std::string& v) {
   return b;
 }
 
-}  // namespace
+std::int64_t count_arg(const std::string& v) {
+  std::int64_t n = 0;
+  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 9)
+    throw std::invalid_argument("not a whole number from 0 to 999999999");
+  for (char c : v) n = n * 10 + (c - '0');
+  return n;
+}
 
-const std::vector<SelectorSpec>& selector_specs() {
-  static const std::vector<SelectorSpec> kSpecs = {
+// Selectors on the envelope and the named attributes.
+std::vector<SelectorSpec> envelope_specs() {
+  return {
       {"sender", "ADDR", "envelope sender (MAILER-DAEMON or <> = the null sender)",
        [](const std::string& v, bool re) { return make_sender(v, re); }, true},
       {"recipient", "ADDR", "pending recipient (as the queue file holds it, after virtual alias expansion)",
@@ -53,9 +62,50 @@ const std::vector<SelectorSpec>& selector_specs() {
        [](const std::string& v, bool) { return make_client_name(v); }, true},
       {"helo", "NAME", "HELO/EHLO name (.NAME = subdomains)", [](const std::string& v, bool) { return make_helo(v); },
        true},
-      {"header", "'NAME: REGEX'", "a message header of that name matches (headers only, never the body)",
+      {"header", "'NAME: REGEX'",
+       "a message header of that name matches (headers only, never the body; raw text unless --decode-headers)",
        [](const std::string& v, bool) { return make_header(v); }, true},
   };
+}
+
+// Selectors on what the message says (content_match.h), its recipient count
+// and its queue ID.
+std::vector<SelectorSpec> content_specs() {
+  return {
+      {"subject", "REGEX", "the Subject, RFC 2047 decoded to UTF-8, matches (search, any case)",
+       [](const std::string& v, bool) { return make_subject(v); }, true},
+      {"body", "REGEX",
+       "a text/plain or text/html part, decoded to UTF-8, matches (search, any case; never headers or attachments)",
+       [](const std::string& v, bool) { return make_body(v); }, true},
+      {"attachment", "GLOB", "a MIME part's file name matches the shell pattern (any case): '*.zip'",
+       [](const std::string& v, bool) { return make_attachment(v); }, true},
+      {"attachment-type", "TYPE", "a MIME part's type is TYPE (application/zip) or in the family (image/*)",
+       [](const std::string& v, bool) { return make_attachment_type(v); }, true},
+      {"message-id", "ID", "the Message-ID header is ID (angle brackets optional)",
+       [](const std::string& v, bool) { return make_message_id(v); }, true},
+      {"min-recipients", "N", "at least N pending recipients",
+       [](const std::string& v, bool) { return make_min_recipients(count_arg(v)); }, false},
+      {"max-recipients", "N", "at most N pending recipients",
+       [](const std::string& v, bool) { return make_max_recipients(count_arg(v)); }, false},
+      {"id", "QUEUEID", "the queue ID is this one", [](const std::string& v, bool) { return make_queue_id({v}); },
+       true},
+      {"ids-from", "FILE",
+       "the queue ID is one listed in FILE (- = standard input; one a line, blank lines and #comments ignored)",
+       [](const std::string&, bool) -> std::unique_ptr<Criterion> {
+         throw std::invalid_argument("the file must be read before the matcher is made");
+       },
+       true},
+  };
+}
+
+}  // namespace
+
+const std::vector<SelectorSpec>& selector_specs() {
+  static const std::vector<SelectorSpec> kSpecs = [] {
+    std::vector<SelectorSpec> all = envelope_specs();
+    for (SelectorSpec& s : content_specs()) all.push_back(s);
+    return all;
+  }();
   return kSpecs;
 }
 

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace qpurge {
 namespace {
 
@@ -106,6 +108,18 @@ TEST(ConfigTest, RefusesEveryBadValue) {
       {"rate with restore", {"--restore", "/r", "--rate", "5"}, "--restore hands it none"},
       {"negative wait", {"--all", "--wait", "-1"}, "--wait must be a whole number from 0 to 86400"},
       {"long wait", {"--all", "--wait", "86401"}, "--wait must be a whole number from 0 to 86400"},
+      {"bad subject regex", {"--subject", "(("}, "--subject '((': bad regular expression"},
+      {"empty attachment", {"--attachment", ""}, "--attachment '': empty file name pattern"},
+      {"bad attachment type", {"--attachment-type", "zip"}, "not a MIME type"},
+      {"type family of all", {"--attachment-type", "*/*"}, "not a MIME type"},
+      {"empty message id", {"--message-id", "<>"}, "empty Message-ID"},
+      {"bad recipient count", {"--min-recipients", "two"}, "--min-recipients 'two': not a whole number"},
+      {"negative recipient count", {"--max-recipients", "-1"}, "not a whole number"},
+      {"bad queue id", {"--id", "../x"}, "--id: not a queue ID: '../x'"},
+      {"body limit alone", {"--subject", "x", "--body-limit", "2M"}, "--body-limit goes with --body"},
+      {"zero body limit", {"--body", "x", "--body-limit", "0"}, "--body-limit must be a size from 1 to 1G"},
+      {"huge body limit", {"--body", "x", "--body-limit", "2G"}, "--body-limit must be a size from 1 to 1G"},
+      {"decode without header", {"--subject", "x", "--decode-headers"}, "--decode-headers goes with --header"},
   };
   for (const Case& c : cases)
     EXPECT_NE(refusal(c.words).find(c.message), std::string::npos) << c.label << ": " << refusal(c.words);
@@ -122,6 +136,72 @@ TEST(ConfigTest, PrometheusShapeOfASelection) {
   EXPECT_FALSE(c.acting());
   EXPECT_EQ(config({"--all", "--shape", "--format", "prometheus"}).top, 20u);
   EXPECT_EQ(config({"--all", "--shape", "--output", "t.txt"}).output, "t.txt");  // the table, to a file
+}
+
+TEST(ConfigTest, ContentSelectorsAndTheirOptions) {
+  RunConfig c = config({"--body", "a", "--body", "b", "--exclude-attachment", "*.zip", "--body-limit", "512k"});
+  EXPECT_EQ(c.body_limit, 512u * 1024);
+  EXPECT_EQ(c.matcher->needs_content(), ContentNeed::kBody);
+  ASSERT_EQ(c.matcher->groups().size(), 2u);  // OR within --body, AND with the exclusion
+  EXPECT_EQ(c.matcher->groups()[0].alternatives.size(), 2u);
+  EXPECT_TRUE(c.matcher->groups()[1].exclude);
+  EXPECT_EQ(config({"--subject", "x"}).matcher->needs_content(), ContentNeed::kHeaders);
+  EXPECT_EQ(config({"--subject", "x"}).body_limit, kDefaultTextLimit);
+  EXPECT_EQ(config({"--all", "--min-recipients", "2"}).matcher->needs_content(), ContentNeed::kNone);
+  EXPECT_TRUE(config({"--header", "Subject: x", "--decode-headers"}).decode_headers);
+  // Many IDs are one set, shown by their number.
+  std::vector<std::string> words;
+  for (int i = 0; i < 20; ++i) {
+    words.push_back("--id");
+    words.push_back(std::to_string(1000 + i));
+    words.back().insert(words.back().begin(), 'A');
+  }
+  RunConfig ids = config(words);
+  ASSERT_EQ(ids.matcher->groups().size(), 1u);
+  EXPECT_EQ(ids.matcher->groups()[0].alternatives.size(), 1u);
+  EXPECT_EQ(ids.matcher->groups()[0].values, std::vector<std::string>{"20 queue IDs"});
+}
+
+TEST(ConfigTest, IdListsBecomeIdValues) {
+  Args a = args({"--id", "A1", "--ids-from", "f", "--exclude-ids-from", "-", "--domain", "x.test"});
+  std::map<std::string, std::string> files = {{"f", "B2\n# c\n\n C3 \r\n"}, {"/dev/stdin", "D4\n"}};
+  read_id_lists(a, [&](const std::string& p, std::string& t, std::string& e) {
+    if (!files.count(p)) return e = p + ": missing", false;
+    t = files[p];
+    return true;
+  });
+  ASSERT_EQ(a.criteria.size(), 3u);
+  EXPECT_EQ(a.criteria[0].option, "--id");
+  EXPECT_EQ(a.criteria[0].values, (std::vector<std::string>{"A1", "B2", "C3"}));
+  EXPECT_EQ(a.criteria[1].option, "--exclude-id");
+  EXPECT_EQ(a.criteria[1].values, std::vector<std::string>{"D4"});
+  EXPECT_EQ(a.criteria[2].option, "--domain");
+  auto refused = [&](const std::string& text) {
+    Args b = args({"--ids-from", "g"});
+    try {
+      read_id_lists(b, [&](const std::string&, std::string& t, std::string&) { return t = text, true; });
+    } catch (const UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string("(accepted)");
+  };
+  EXPECT_NE(refused("A1\nnot-an-id\n").find("--ids-from g line 2: not a queue ID: 'not-an-id'"), std::string::npos);
+  EXPECT_NE(refused("# only a comment\n").find("no queue ID"), std::string::npos);
+  EXPECT_NE(refused("A1\n\x1b[2J\n").find("'\\x1b[2J'"), std::string::npos) << refused("A1\n\x1b[2J\n");
+}
+
+TEST(ConfigTest, PlanBringsBodyLimitAndDecodeHeaders) {
+  PlanHeader plan;
+  plan.criteria = {{"--header", {"Subject: x"}}};
+  plan.decode_headers = true;
+  plan.body_limit = 4096;
+  RunConfig c = config({"--apply-plan", "p"}, &plan);
+  EXPECT_TRUE(c.decode_headers);
+  EXPECT_EQ(c.body_limit, 4096u);
+  EXPECT_NE(refusal({"--apply-plan", "p", "--body-limit", "1M"}, &plan).find("give no selectors"), std::string::npos);
+  EXPECT_NE(refusal({"--apply-plan", "p", "--decode-headers"}, &plan).find("give no selectors"), std::string::npos);
+  plan.body_limit = 0;
+  EXPECT_NE(refusal({"--apply-plan", "p"}, &plan).find("bad body_limit"), std::string::npos);
 }
 
 TEST(ConfigTest, NullSenderSpellingsAreKept) {

@@ -322,6 +322,27 @@ TEST(MimeTest, UrlOnlyInAHeaderIsNotInTheBody) {
   EXPECT_EQ(test(*make_body("plain body"), r), Truth::kYes);  // no MIME headers: text/plain
 }
 
+// A message with no Content-Type and no Content-Transfer-Encoding is its
+// body as it is, cut at the limit on a UTF-8 boundary; a header block with a
+// line that is no header goes to GMime, which calls it critical: unparsed.
+TEST(MimeTest, APlainMessageIsItsBody) {
+  Read r;
+  read_file(write_queue_file(
+                mail({"Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=", "Message-ID: <p1@x>"}, {"caf\xc3\xa9 one", "two"})),
+            r, ContentNeed::kBody, 4);
+  ASSERT_TRUE(r.content.parsed) << r.content.error;
+  EXPECT_EQ(r.content.subject, "Gr\xc3\xbc\xc3\x9f\x65");
+  EXPECT_EQ(r.content.message_id, "p1@x");
+  EXPECT_EQ(r.content.texts, std::vector<std::string>{"caf"});  // not half of the é
+  EXPECT_TRUE(r.content.truncated);
+  EXPECT_TRUE(r.content.attachments.empty());
+  Read odd;
+  read_file(write_queue_file(mail({"Subject: x", "not a header line", "X-Url: http://after.example/"}, {"body"})), odd);
+  EXPECT_FALSE(odd.content.parsed);
+  EXPECT_EQ(odd.content.error, "invalid header name: not a header line");
+  EXPECT_EQ(test(*make_body("after\\.example"), odd), Truth::kUndecided);
+}
+
 TEST(MimeTest, UrlOnlyInABase64AttachmentThatIsNotText) {
   Read r;
   read_file(write_queue_file(mail({"Subject: bin", "MIME-Version: 1.0", "Content-Type: multipart/mixed; boundary=b"},
@@ -523,7 +544,9 @@ TEST(ContentMatchTest, AnUnparsedMessageIsNeverSelectedAndAlwaysExcluded) {
   v = exclude.evaluate(s);
   EXPECT_EQ(v.kind, VerdictKind::kNoMatch);
   EXPECT_TRUE(v.undecided);
-  EXPECT_EQ(exclude.undecided_patterns(), std::vector<std::string>{"--exclude-subject anything"});
+  ASSERT_EQ(exclude.undecided_criteria().size(), 1u);
+  EXPECT_EQ(exclude.undecided_criteria()[0].label, "--exclude-subject anything");
+  EXPECT_EQ(exclude.undecided_criteria()[0].cause, UndecidedCause::kContent);
 }
 
 }  // namespace

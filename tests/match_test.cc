@@ -418,7 +418,7 @@ TEST(MatchTest, DecidedEvaluationIsNotUndecided) {
   Verdict v = m.evaluate(Subject{msg, 0, 0, nullptr});
   EXPECT_EQ(v.kind, VerdictKind::kSelected);
   EXPECT_FALSE(v.undecided);
-  EXPECT_TRUE(m.undecided_patterns().empty());
+  EXPECT_TRUE(m.undecided_criteria().empty());
 }
 
 TEST(MatchTest, UndecidedPatternsAreNamedOnce) {
@@ -426,7 +426,9 @@ TEST(MatchTest, UndecidedPatternsAreNamedOnce) {
   Matcher m = labelled("--sender", kGivesUp, make_sender(kGivesUp, true), true);
   m.evaluate(Subject{msg, 0, 0, nullptr});
   m.evaluate(Subject{msg, 0, 0, nullptr});
-  EXPECT_EQ(m.undecided_patterns(), (std::vector<std::string>{std::string("--sender ") + kGivesUp}));
+  ASSERT_EQ(m.undecided_criteria().size(), 1u);
+  EXPECT_EQ(m.undecided_criteria()[0].label, std::string("--sender ") + kGivesUp);
+  EXPECT_EQ(m.undecided_criteria()[0].cause, UndecidedCause::kPattern);
 }
 
 TEST(MatchTest, ExplainSaysUndecided) {

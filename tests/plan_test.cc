@@ -118,7 +118,7 @@ TEST(PlanTest, CountsUndecidedMessagesAndSelectsNone) {
   EXPECT_EQ(p.sink.entries[0].id, "20278A74127");
   EXPECT_EQ(p.counts.undecided, 1u);
   EXPECT_EQ(p.counts.reason_unknown, 0u);
-  EXPECT_EQ(m.undecided_patterns().size(), 1u);
+  EXPECT_EQ(m.undecided_criteria().size(), 1u);
 }
 
 TEST(PlanTest, CountsUnknownReasonsAndExcludesThem) {
@@ -303,7 +303,7 @@ TEST(PlanTest, AContentExclusionThatCannotBeParsedExcludes) {
   ASSERT_EQ(p.sink.entries.size(), 1u);
   EXPECT_EQ(p.sink.entries[0].id, "20278A74127");
   EXPECT_EQ(p.counts.undecided, 1u);
-  EXPECT_EQ(m.undecided_patterns().size(), 1u);
+  EXPECT_EQ(m.undecided_criteria().size(), 1u);
   EXPECT_EQ(p.sink.content_problems,
             std::vector<std::string>{"deferred/1/10278A74127: multipart without a boundary: mixed"});
 }

@@ -76,6 +76,38 @@ TEST(PrinterTest, JsonIsLosslessAndNamesTheInstanceFirst) {
   EXPECT_EQ(r["result"], "failed");
 }
 
+// --detail adds what the message says; nothing of it without --detail.
+TEST(PrinterTest, JsonDetailHasTheDecodedSubjectAndAttachments) {
+  PlanEntry e = hostile_entry();
+  e.recipients.pop_back();  // not UTF-8: nlohmann would not read it back
+  e.has_content = true;
+  e.subject = "Gr\xc3\xbc\xc3\x9f\x65 \x1b[2J";
+  e.message_id = "a1@bad.test";
+  e.attachments = {{"rechnung \xc3\xa4.zip", "application/zip"}, {"", "image/png"}};
+  std::ostringstream out, err;
+  RunConfig c;
+  c.format = Format::kJson;
+  c.detail = true;
+  make_printer(c, out, err, false)->entry(e);
+  nlohmann::json j = nlohmann::json::parse(out.str());
+  EXPECT_EQ(j["subject"], "Gr\xc3\xbc\xc3\x9f\x65 \x1b[2J");
+  EXPECT_EQ(j["message_id"], "a1@bad.test");
+  ASSERT_EQ(j["attachments"].size(), 2u);
+  EXPECT_EQ(j["attachments"][0]["filename"], "rechnung \xc3\xa4.zip");
+  EXPECT_EQ(j["attachments"][0]["type"], "application/zip");
+  EXPECT_EQ(j["attachments"][1]["type"], "image/png");
+  e.has_content = false;  // not decoded (it could not be parsed)
+  std::ostringstream out2;
+  make_printer(c, out2, err, false)->entry(e);
+  j = nlohmann::json::parse(out2.str());
+  EXPECT_TRUE(j["subject"].is_null());
+  EXPECT_TRUE(j["attachments"].is_null());
+  c.detail = false;
+  std::ostringstream out3;
+  make_printer(c, out3, err, false)->entry(e);
+  EXPECT_FALSE(nlohmann::json::parse(out3.str()).contains("subject"));
+}
+
 TEST(PrinterTest, ResultSummarySaysWhatWasNotDone) {
   ExecReport rep;
   rep.results = {IdResult{"deferred", "A1", IdOutcome::kDone, ""}, IdResult{"hold", "A2", IdOutcome::kAlready, ""},

@@ -252,6 +252,114 @@ TEST_F(PurgeTest, UndecidedExclusionExcludesAndSaysSo) {
   EXPECT_NE(err.str().find("undecided 1"), std::string::npos) << err.str();
 }
 
+// Content selectors, end to end: a base64 body with the URL, the URL only
+// in a header, and a multipart without a boundary (cannot be parsed).
+class ContentPurgeTest : public PurgeTest {
+ protected:
+  void put_content(const std::string& id, std::vector<std::string> headers, std::vector<std::string> body) {
+    SyntheticMessage m = testing::message("spam@bad.test", {"bob@example.com"});
+    m.header_lines = std::move(headers);
+    m.body_lines = std::move(body);
+    spool.put_message("deferred", id, m);
+  }
+  void fill_content() {
+    // "Visit https://login.example-bank.top/now\n", base64.
+    put_content("10278A74127",
+                {"Subject: =?UTF-8?B?R3LDvMOfZSBhdXMgQmVybGlu?=", "Message-ID: <a1@bad.test>", "MIME-Version: 1.0",
+                 "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: base64"},
+                {"VmlzaXQgaHR0cHM6Ly9sb2dpbi5leGFtcGxlLWJhbmsudG9wL25vdwo="});
+    put_content("20278A74127", {"Subject: plain", "X-Link: https://login.example-bank.top/x"}, {"nothing here"});
+    put_content("30278A74127", {"Subject: broken", "MIME-Version: 1.0", "Content-Type: multipart/mixed"},
+                {"--x", "", "https://login.example-bank.top/", "--x--"});
+  }
+};
+
+TEST_F(ContentPurgeTest, BodyDeletesOnlyTheDecodedMatchAndNamesWhatItCouldNotParse) {
+  fill_content();
+  EXPECT_EQ(run({"--body", "login\\.example-bank\\.top", "--yes"}), kExitPartial) << err.str();
+  EXPECT_EQ(files_in("deferred"), 2u);
+  ASSERT_EQ(pf.postsuper_runs(), 1);
+  EXPECT_NE(sys.audit_lines[0].find("deferred/10278A74127"), std::string::npos) << sys.audit_lines[0];
+  EXPECT_EQ(sys.audit_lines[0].find("20278A74127"), std::string::npos) << sys.audit_lines[0];
+  EXPECT_NE(err.str().find("/30278A74127: multipart without a boundary"), std::string::npos) << err.str();
+  EXPECT_NE(err.str().find("could not be read or parsed as MIME"), std::string::npos) << err.str();
+  EXPECT_EQ(err.str().find("the pattern gave up"), std::string::npos) << err.str();
+}
+
+TEST_F(ContentPurgeTest, ContentExclusionExcludesWhatItCannotParse) {
+  fill_content();
+  EXPECT_EQ(run({"--all", "--exclude-body", "example-bank", "--dry-run", "--format", "ids"}), kExitPartial);
+  EXPECT_EQ(out.str(), "20278A74127\n");
+  EXPECT_EQ(pf.postsuper_runs(), 0);
+}
+
+TEST_F(ContentPurgeTest, SubjectAndDecodedHeaderAndMessageId) {
+  fill_content();
+  EXPECT_EQ(run({"--subject", "grÜße aus", "--dry-run", "--format", "ids"}), kExitNothing) << out.str();
+  EXPECT_EQ(run({"--subject", "Grüße aus", "--dry-run", "--format", "ids"}), kExitDone) << err.str();
+  EXPECT_EQ(out.str(), "10278A74127\n");
+  EXPECT_EQ(run({"--header", "Subject: Grüße", "--dry-run", "--format", "ids"}), kExitNothing);
+  EXPECT_EQ(run({"--header", "Subject: Grüße", "--decode-headers", "--dry-run", "--format", "ids"}), kExitDone);
+  EXPECT_EQ(out.str(), "10278A74127\n");
+  EXPECT_EQ(run({"--message-id", "a1@bad.test", "--dry-run", "--format", "ids"}), kExitDone);
+  EXPECT_EQ(out.str(), "10278A74127\n");
+}
+
+// The saved plan keeps --body; applying it reads the content again right
+// before postsuper: a message whose body changed since is not deleted.
+TEST_F(ContentPurgeTest, AppliedPlanReverifiesTheBody) {
+  fill_content();
+  put_content("40278A74127", {"Subject: second"}, {"see https://login.example-bank.top/y"});
+  ASSERT_EQ(run({"--body", "example-bank", "--body-limit", "64k", "--save-plan", "p.json"}), kExitPartial) << err.str();
+  EXPECT_NE(sys.files["p.json"].find("\"body_limit\": 65536"), std::string::npos) << sys.files["p.json"];
+  put_content("40278A74127", {"Subject: second"}, {"the URL is gone"});  // same file, same inode
+  EXPECT_EQ(run({"--apply-plan", "p.json", "--yes"}), kExitPartial) << err.str();
+  EXPECT_EQ(files_in("deferred"), 3u);
+  EXPECT_TRUE(std::filesystem::exists(spool.root() + "/deferred/4/40278A74127") ||
+              std::filesystem::exists(spool.root() + "/deferred/40278A74127"));
+  EXPECT_NE(out.str().find("no longer matches"), std::string::npos) << out.str();
+}
+
+TEST_F(ContentPurgeTest, CutAtBodyLimitIsCountedAndExplained) {
+  put_content("50278A74127", {"Subject: long"}, {std::string(200, 'a'), "https://login.example-bank.top/"});
+  EXPECT_EQ(run({"--body", "example-bank", "--body-limit", "100", "--dry-run", "--explain"}), kExitNothing);
+  EXPECT_NE(out.str().find("content cut at the limit 1"), std::string::npos) << out.str();
+  EXPECT_NE(err.str().find("/50278A74127: content: cut at --body-limit (100 bytes"), std::string::npos) << err.str();
+  EXPECT_NE(err.str().find("some messages were cut at --body-limit"), std::string::npos) << err.str();
+  EXPECT_EQ(run({"--body", "example-bank", "--dry-run", "--format", "ids"}), kExitDone);
+  EXPECT_EQ(out.str(), "50278A74127\n");
+}
+
+TEST_F(ContentPurgeTest, IdsFromAFileOrStandardInput) {
+  fill();
+  sys.files["ids.txt"] = "# from the SIEM\n10278A74127\n\n  11278A74127  \n";
+  EXPECT_EQ(run({"--ids-from", "ids.txt", "--id", "F0278A74127", "--dry-run", "--format", "ids"}), kExitDone);
+  EXPECT_EQ(out.str(), "10278A74127\n11278A74127\nF0278A74127\n");
+  sys.files["/dev/stdin"] = "10278A74127\n";
+  EXPECT_EQ(run({"--domain", "example.com", "--exclude-ids-from", "-", "--dry-run", "--format", "ids"}), kExitDone);
+  EXPECT_EQ(out.str().find("10278A74127"), std::string::npos);
+  EXPECT_NE(out.str().find("11278A74127"), std::string::npos);
+  EXPECT_EQ(run({"--exclude-ids-from", "-", "--domain", "example.com"}), kExitFatal);  // cannot ask
+  EXPECT_NE(err.str().find("add --yes"), std::string::npos) << err.str();
+  sys.files["bad.txt"] = "10278A74127\n../../etc/passwd\n";
+  EXPECT_EQ(run({"--ids-from", "bad.txt", "--yes"}), kExitFatal);
+  EXPECT_NE(err.str().find("--ids-from bad.txt line 2: not a queue ID"), std::string::npos) << err.str();
+  EXPECT_EQ(run({"--ids-from", "missing.txt", "--yes"}), kExitFatal);
+  EXPECT_EQ(pf.postsuper_runs(), 0);
+  ASSERT_EQ(run({"--ids-from", "ids.txt", "--save-plan", "p.json"}), kExitDone);
+  EXPECT_NE(sys.files["p.json"].find("\"option\": \"--id\""), std::string::npos) << sys.files["p.json"];
+  EXPECT_EQ(run({"--apply-plan", "p.json", "--yes"}), kExitDone) << err.str();
+  EXPECT_EQ(files_in("deferred"), 19u);
+}
+
+TEST_F(ContentPurgeTest, RecipientCounts) {
+  fill();
+  put("deferred", "A0278A74127", "spam@bad.test", {"a@x.test", "b@x.test", "c@x.test"});
+  EXPECT_EQ(run({"--min-recipients", "2", "--dry-run", "--format", "ids"}), kExitDone);
+  EXPECT_EQ(out.str(), "A0278A74127\n");
+  EXPECT_EQ(run({"--min-recipients", "2", "--max-recipients", "2", "--dry-run"}), kExitNothing);
+}
+
 // --archive: every deleted message has its copy; one that cannot be copied is
 // not deleted; --restore puts them back into hold under new IDs, once.
 TEST_F(PurgeTest, ArchiveThenRestore) {

@@ -34,6 +34,9 @@ struct Args {
   std::vector<std::string> argv;
   std::vector<PlanCriterion> criteria;  // selectors in order of first appearance ("--all" included)
   bool regex = false;
+  bool decode_headers = false;            // --decode-headers
+  bool ids_from_stdin = false;            // --ids-from - was read (read_id_lists)
+  std::optional<std::string> body_limit;  // --body-limit
   std::optional<std::string> mixed;
   std::optional<std::string> config_dir;
   std::optional<std::string> queue_dir;

@@ -14,6 +14,7 @@
 #define QPURGE_CONFIG_H_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,8 +34,9 @@ enum class Format { kText, kIds, kJson, kPrometheus };  // kPrometheus: with --s
 inline constexpr const char* kDefaultPostmulti = "/usr/sbin/postmulti";
 inline constexpr std::size_t kMaxThreads = 256;
 inline constexpr std::size_t kMaxBatchSize = 1000000;
-inline constexpr unsigned kMaxRate = 100000;     // --rate, IDs a second
-inline constexpr unsigned kMaxLockWait = 86400;  // --wait, seconds
+inline constexpr unsigned kMaxRate = 100000;                // --rate, IDs a second
+inline constexpr unsigned kMaxLockWait = 86400;             // --wait, seconds
+inline constexpr std::uint64_t kMaxBodyLimit = 1ULL << 30;  // --body-limit at most 1G
 
 // What the run does: purge (act on the queue, or show what would be acted
 // on), restore an archive run, list archive runs, or prune them.
@@ -45,6 +47,8 @@ struct RunConfig {
   std::vector<std::string> argv;
   std::vector<PlanCriterion> criteria;
   bool regex = false;
+  bool decode_headers = false;                 // --decode-headers
+  std::size_t body_limit = kDefaultTextLimit;  // --body-limit
   MixedPolicy mixed = MixedPolicy::kSkip;
   std::shared_ptr<const Matcher> matcher;
 
@@ -99,8 +103,18 @@ struct RunConfig {
 // Throws UsageError. `plan` is the loaded --apply-plan file, if any.
 RunConfig make_config(const Args& args, const PlanHeader* plan = nullptr);
 
+// Replaces every --ids-from FILE (and --exclude-ids-from) in args.criteria
+// by the queue IDs the file lists, as --id (--exclude-id) values merged into
+// one group with any --id given: so a saved plan holds the IDs themselves.
+// "-" reads standard input (through `read` as "/dev/stdin"). `read(path,
+// text, error)` reads a whole file. A file that cannot be read, holds no ID
+// or a line that is not a queue ID: UsageError naming the file and line.
+void read_id_lists(Args& args, const std::function<bool(const std::string&, std::string&, std::string&)>& read);
+
 // Compiles criteria into a matcher (also used for a plan's criteria).
-std::shared_ptr<const Matcher> build_matcher(const std::vector<PlanCriterion>& criteria, bool regex);
+// `decode_headers`: --header matches decoded values (--decode-headers).
+std::shared_ptr<const Matcher> build_matcher(const std::vector<PlanCriterion>& criteria, bool regex,
+                                             bool decode_headers = false);
 
 std::string_view mixed_name(MixedPolicy m);
 

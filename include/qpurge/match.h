@@ -146,8 +146,10 @@ std::unique_ptr<Criterion> make_client_address(std::string_view address_or_cidr)
 std::unique_ptr<Criterion> make_client_name(std::string_view name);
 std::unique_ptr<Criterion> make_helo(std::string_view name);
 // "Name: REGEX": a header of that name (any case) whose value matches (regex
-// search, any case). Headers only, never the body.
-std::unique_ptr<Criterion> make_header(std::string_view spec);
+// search, any case). Headers only, never the body. With `decode` the value
+// is unfolded and RFC 2047 decoded to UTF-8 (GMime) before the search
+// (--decode-headers).
+std::unique_ptr<Criterion> make_header(std::string_view spec, bool decode = false);
 // The number of pending recipients (R records): min holds when it is >= n,
 // max when <= n.
 std::unique_ptr<Criterion> make_min_recipients(std::int64_t n);
@@ -176,6 +178,20 @@ struct Verdict {
   bool reason_unknown = false;
 };
 
+// Why a criterion could not decide (for a warning and --explain): a regular
+// expression gave up, the content it needs could not be read or parsed as
+// MIME, or nothing matched in a content cut at a limit (--body-limit).
+enum class UndecidedCause { kPattern, kContent, kCut };
+
+// One criterion that was undecided at least once, and why.
+struct UndecidedCriterion {
+  std::string label;  // "--body REGEX"
+  UndecidedCause cause = UndecidedCause::kPattern;
+};
+
+// "the pattern gave up on some input", ... for the run's warning.
+std::string_view undecided_cause_text(UndecidedCause cause);
+
 class Matcher {
  public:
   Matcher();
@@ -194,12 +210,13 @@ class Matcher {
   Verdict evaluate(const Subject& subject, bool explain = false) const;
 
   // The criteria ("--sender REGEX") that were undecided at least once so far,
-  // in the order they first were; for one warning each. Thread-safe.
-  std::vector<std::string> undecided_patterns() const;
+  // with why, in the order they first were; for one warning each (per cause).
+  // Thread-safe.
+  std::vector<UndecidedCriterion> undecided_criteria() const;
 
  private:
   struct GaveUp;
-  void note_undecided(const CriterionGroup& g, std::size_t alternative) const;
+  void note_undecided(const CriterionGroup& g, std::size_t alternative, UndecidedCause cause) const;
   // The message-side groups, in order, into `v`; false when one failed (the
   // rest are then evaluated only when explaining).
   bool evaluate_message_side(const Subject& s, bool explain, Verdict& v) const;

@@ -60,8 +60,16 @@ struct MessageContent {
   std::vector<Attachment> attachments;
 };
 
+// A header value unfolded and RFC 2047 decoded to UTF-8 by GMime (words in
+// an unknown charset are converted as GMime's fallback charsets say);
+// --header with --decode-headers. Thread-safe.
+std::string decode_header_value(std::string_view raw);
+
 // Decodes `raw` into `out` (cleared first). `need` kHeaders fills subject
-// and message_id only; kBody everything.
+// and message_id only, without building a GMime message (the first Subject
+// and Message-ID lines of the header block, with their continuation lines,
+// decoded by GMime's header utilities): a header block always "parses";
+// kBody parses the whole message as described above.
 void decode_content(const RawContent& raw, ContentNeed need, std::size_t text_limit, MessageContent& out);
 
 }  // namespace qpurge

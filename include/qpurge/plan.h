@@ -79,7 +79,7 @@ PlanEntry make_plan_entry(const FileInfo& info, const Message& msg, const Verdic
 struct PlanOptions {
   MixedPolicy mixed = MixedPolicy::kSkip;
   bool explain = false;  // keep Verdict::explain, and report skipped mixed messages
-  bool detail = false;   // done/canceled recipients and attributes in entries
+  bool detail = false;   // done/canceled recipients, attributes, subject and attachments in entries
   std::int64_t now = 0;  // reference time for age criteria (0: time(nullptr))
   // Content criteria (Matcher::needs_content()): the raw content read from
   // each file at most, and the decoded text kept at most (--body-limit). A
@@ -100,6 +100,10 @@ struct PlanCounts {
   // other recipients. Nonzero means the selection is incomplete: say so.
   std::uint64_t undecided = 0;
   std::uint64_t reason_unknown = 0;
+  // Messages whose content a --body, --attachment or --attachment-type
+  // criterion looked at was cut (at PlanOptions::body_limit or
+  // content_limit): what came after the cut was not searched.
+  std::uint64_t content_cut = 0;
   ScanStats scan;
 };
 
@@ -114,6 +118,10 @@ class PlanSink {
   // as MIME (`what`, e.g. "multipart without a boundary: mixed"): content
   // criteria were undecided for it. For a "path: what" warning.
   virtual void on_content_problem(const FileInfo&, const std::string& /*what*/) {}
+  // The content a --body, --attachment or --attachment-type criterion
+  // searched in this message was cut (`what`: "content: cut at --body-limit
+  // ..."), whatever the verdict (PlanCounts::content_cut).
+  virtual void on_content_cut(const FileInfo&, const std::string& /*what*/) {}
 };
 
 // Returns false with `error` set when the queue directory cannot be read.

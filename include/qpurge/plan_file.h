@@ -40,6 +40,8 @@ struct PlanHeader {
   std::string action = "delete";
   std::string mixed = "skip";
   bool regex = false;
+  bool decode_headers = false;                   // "decode_headers" (absent: false)
+  std::uint64_t body_limit = kDefaultTextLimit;  // "body_limit" (absent: the default)
   std::vector<std::string> queues;
   std::vector<PlanCriterion> criteria;
 };
