@@ -150,37 +150,8 @@ const char kExitStatusHelp[] =
     "\nExit status: 0 done, 1 nothing matched (or declined), 2 usage or fatal error\n"
     "(nothing changed), 3 partial (something not acted on, undecided, or files skipped).\n";
 
-}  // namespace
-
-Args parse_args(int argc, const char* const* argv) {
-  Args a;
-  for (int i = 0; i < argc; ++i) a.argv.emplace_back(argv[i]);
-  po::options_description desc;
-  desc.add(selection_options(a)).add(action_options(a)).add(output_options(a));
-  po::variables_map vm;
-  po::parsed_options parsed(&desc);
-  try {
-    parsed = po::command_line_parser(join_shape_value(argc, argv)).options(desc).run();
-    po::store(parsed, vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw UsageError(e.what());
-  }
-  if (vm.count("help")) {
-    std::ostringstream help;
-    help << "Usage: qpurge [selectors] [options]\n"
-            "Select Postfix queue files by what their envelope says, show the plan\n"
-            "(--dry-run), or hand the IDs to postsuper and report what it did.\n\n"
-         << desc << kExitStatusHelp;
-    a.request = Args::Request::kHelp;
-    a.help_text = help.str();
-    return a;
-  }
-  if (vm.count("version")) {
-    a.request = Args::Request::kVersion;
-    a.help_text = std::string("qpurge ") + kVersion + "\n";
-    return a;
-  }
+// The options that are plain strings, each into its Args field.
+void set_strings(const po::variables_map& vm, Args& a) {
   const std::pair<const char*, std::optional<std::string>*> kStrings[] = {{"mixed", &a.mixed},
                                                                           {"body-limit", &a.body_limit},
                                                                           {"config-dir", &a.config_dir},
@@ -212,6 +183,40 @@ Args parse_args(int argc, const char* const* argv) {
                                                                           {"archives", &a.archives},
                                                                           {"prune-archives", &a.prune_archives}};
   for (auto [name, field] : kStrings) set(vm, name, *field);
+}
+
+}  // namespace
+
+Args parse_args(int argc, const char* const* argv) {
+  Args a;
+  for (int i = 0; i < argc; ++i) a.argv.emplace_back(argv[i]);
+  po::options_description desc;
+  desc.add(selection_options(a)).add(action_options(a)).add(output_options(a));
+  po::variables_map vm;
+  po::parsed_options parsed(&desc);
+  try {
+    parsed = po::command_line_parser(join_shape_value(argc, argv)).options(desc).run();
+    po::store(parsed, vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  if (vm.count("help")) {
+    std::ostringstream help;
+    help << "Usage: qpurge [selectors] [options]\n"
+            "Select Postfix queue files by what their envelope says, show the plan\n"
+            "(--dry-run), or hand the IDs to postsuper and report what it did.\n\n"
+         << desc << kExitStatusHelp;
+    a.request = Args::Request::kHelp;
+    a.help_text = help.str();
+    return a;
+  }
+  if (vm.count("version")) {
+    a.request = Args::Request::kVersion;
+    a.help_text = std::string("qpurge ") + kVersion + "\n";
+    return a;
+  }
+  set_strings(vm, a);
   collect_criteria(parsed, a);
   return a;
 }

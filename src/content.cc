@@ -22,6 +22,24 @@ bool pointer_target(std::string_view p, std::int64_t& target) {
   return ec == std::errc() && end == p.data() + p.size() && target >= 0;
 }
 
+// A pointer record: go to its target (or past it when the target is 0),
+// within the parser's limits. False with *error set on a bad pointer.
+bool follow_pointer(const Record& r, std::uint64_t size, int& reverse_jumps, std::uint64_t& offset,
+                    std::string& error) {
+  std::int64_t target = 0;
+  if (!pointer_target(r.payload, target)) return error = at("bad pointer record", r.offset), false;
+  if (target == 0) {
+    offset = r.next_offset;
+    return true;
+  }
+  if (static_cast<std::uint64_t>(target) >= size)
+    return error = at("pointer " + std::to_string(target) + " past end of file", r.offset), false;
+  if (static_cast<std::uint64_t>(target) <= r.offset && ++reverse_jumps > kMaxReverseJumps)
+    return error = at("pointer loop: too many backward jumps", r.offset), false;
+  offset = static_cast<std::uint64_t>(target);
+  return true;
+}
+
 }  // namespace
 
 bool read_content(ByteSource& source, RecordReader& reader, std::uint64_t start, ContentNeed need, std::size_t limit,
@@ -51,17 +69,7 @@ bool read_content(ByteSource& source, RecordReader& reader, std::uint64_t start,
       continue;
     }
     if (r.type == rec::kPtr) {
-      std::int64_t target = 0;
-      if (!pointer_target(r.payload, target)) return error = at("bad pointer record", r.offset), false;
-      if (target == 0) {
-        offset = r.next_offset;
-        continue;
-      }
-      if (static_cast<std::uint64_t>(target) >= source.size())
-        return error = at("pointer " + std::to_string(target) + " past end of file", r.offset), false;
-      if (static_cast<std::uint64_t>(target) <= r.offset && ++reverse_jumps > kMaxReverseJumps)
-        return error = at("pointer loop: too many backward jumps", r.offset), false;
-      offset = static_cast<std::uint64_t>(target);
+      if (!follow_pointer(r, source.size(), reverse_jumps, offset, error)) return false;
       continue;
     }
     if (r.type == rec::kXtra) {
