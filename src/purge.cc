@@ -4,6 +4,7 @@
 
 #include <set>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "qpurge/archive.h"
 #include "qpurge/check.h"
@@ -38,10 +39,15 @@ class Collector : public PlanSink {
   Collector(const RunConfig& c, Printer& p, bool keep) : c_(c), p_(p), keep_(keep) {}
   void on_entry(PlanEntry&& e) override {
     if (c_.dry_run && !c_.shape) view.add(e);
-    if (keep_)
+    if (!keep_) return p_.entry(e);
+    // A message that moved between queues while the scan ran (deferred to
+    // active, say) is seen twice: it is one message, planned once, in the
+    // queue it was seen in last.
+    auto [it, added] = index_.emplace(e.id, entries.size());
+    if (added)
       entries.push_back(std::move(e));
     else
-      p_.entry(e);
+      entries[it->second] = std::move(e);
   }
   void on_mixed_skipped(PlanEntry&& e) override {
     if (c_.dry_run && c_.explain && !c_.shape) p_.mixed_skipped(e);
@@ -66,6 +72,7 @@ class Collector : public PlanSink {
   Printer& p_;
   bool keep_;
   std::uint64_t files_ = 0;
+  std::unordered_map<std::string, std::size_t> index_;  // queue ID -> its entry
 };
 
 std::string summary_line(const PlanCounts& c, MixedPolicy mixed) {

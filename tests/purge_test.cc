@@ -71,6 +71,17 @@ TEST_F(PurgeTest, DeletesWhatMatchesAndRecordsIt) {
   ASSERT_EQ(sys.syslog_lines.size(), 1u);
 }
 
+TEST_F(PurgeTest, AMessageSeenInTwoQueuesIsPlannedOnce) {
+  // A message moving from deferred to active while the scan runs is seen in
+  // both: one message, planned and handed over once (as last seen), counted once.
+  put("active", "10278A74127", "spam@bad.test", {"bob@example.com"});
+  put("deferred", "10278A74127", "spam@bad.test", {"bob@example.com"});
+  EXPECT_EQ(run({"--domain", "example.com", "--yes", "--max", "1"}), kExitDone) << err.str();
+  EXPECT_EQ(pf.postsuper_runs(), 1);
+  ASSERT_EQ(sys.audit_lines.size(), 2u);
+  EXPECT_NE(sys.audit_lines[1].find("removed 1 of 1 planned"), std::string::npos) << sys.audit_lines[1];
+}
+
 TEST_F(PurgeTest, DryRunTwinNeverRunsPostsuper) {
   fill();
   EXPECT_EQ(run({"--domain", "example.com", "--dry-run"}), kExitDone) << err.str();
