@@ -27,6 +27,7 @@
 #include "qpurge/queue_file.h"
 #include "qpurge/queue_id.h"
 #include "qpurge/record.h"
+#include "qpurge/system.h"
 #include "qpurge/text.h"
 
 namespace qpurge {
@@ -98,16 +99,6 @@ bool read_whole(const std::string& path, std::size_t limit, std::string& data, s
       error = path + ": grew while read";
       return false;
     }
-  }
-  return true;
-}
-
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
   }
   return true;
 }

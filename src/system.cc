@@ -170,23 +170,22 @@ bool RealSystem::read_file(const std::string& path, std::string& text, std::stri
   return true;
 }
 
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
 const FileCalls& FileCalls::real() {
   static const FileCalls calls{::fsync, ::rename};
   return calls;
 }
 
 namespace {
-
-bool write_all(int fd, const std::string& data) {
-  std::size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
-}
 
 // The directory that holds `path`, synced so that the rename survives a
 // crash. A file system that cannot sync a directory (EINVAL) has nothing to

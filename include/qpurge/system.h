@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace qpurge {
 
@@ -119,6 +120,10 @@ class RealSystem : public System {
  private:
   const FileCalls* calls_ = &FileCalls::real();
 };
+
+// Writes all of `data` to `fd`, retrying short and interrupted writes; false
+// (errno set) when a write fails or writes nothing.
+bool write_all(int fd, std::string_view data);
 
 }  // namespace qpurge
 
