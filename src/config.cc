@@ -13,6 +13,7 @@
 #include "qpurge/postfix_config.h"
 #include "qpurge/queue_id.h"
 #include "qpurge/selectors.h"
+#include "qpurge/text.h"
 
 namespace qpurge {
 namespace {
@@ -219,20 +220,17 @@ void set_content_options(const Args& args, RunConfig& c) {
 // The lines of an --ids-from file: queue IDs, blank lines and #comments.
 std::vector<std::string> id_lines(const std::string& name, const std::string& text) {
   std::vector<std::string> ids;
-  std::size_t line = 0;
-  for (std::size_t start = 0; start < text.size();) {
-    std::size_t nl = text.find('\n', start);
-    if (nl == std::string::npos) nl = text.size();
-    std::string id = text.substr(start, nl - start);
-    start = nl + 1;
-    ++line;
-    while (!id.empty() && (id.back() == '\r' || id.back() == ' ' || id.back() == '\t')) id.pop_back();
-    id.erase(0, std::min(id.size(), id.find_first_not_of(" \t")));
+  std::size_t number = 0;
+  std::string_view rest = text, line;
+  while (next_line(rest, line)) {
+    ++number;
+    std::string_view id = trim_end(line, "\r \t");
+    id.remove_prefix(std::min(id.size(), id.find_first_not_of(" \t")));
     if (id.empty() || id[0] == '#') continue;
     if (!queue_id_ok(id))
-      throw UsageError("--ids-from " + text_escaped(name) + " line " + std::to_string(line) + ": not a queue ID: '" +
+      throw UsageError("--ids-from " + text_escaped(name) + " line " + std::to_string(number) + ": not a queue ID: '" +
                        text_escaped(id) + "'");
-    ids.push_back(std::move(id));
+    ids.emplace_back(id);
   }
   return ids;
 }
