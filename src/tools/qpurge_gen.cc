@@ -64,8 +64,8 @@
 #include <string_view>
 #include <vector>
 
-#include "qpurge/escape.h"
-#include "qpurge/record.h"
+#include "qpurge/spool/record.h"
+#include "qpurge/util/escape.h"
 #include "support/queue_writer.h"
 
 namespace {
@@ -95,6 +95,7 @@ struct Options {
   std::int64_t max_age = 5 * 86400;
   std::string manifest;
   bool defer_logs = false;
+  bool fixed_ids = false;  // IDs from the message number, not the clock and inode (scripts/perf-budget)
 };
 
 [[noreturn]] void usage(int status) {
@@ -111,6 +112,7 @@ struct Options {
                "  --now EPOCH            the time arrival times are spread back from (default: now)\n"
                "  --max-age SECONDS      oldest arrival, before --now (default 432000, 5 days)\n"
                "  --defer-logs           write defer/X/ID logs for deferred messages\n"
+               "  --fixed-ids            IDs from the message number: the same queue on every run\n"
                "  --manifest FILE        one JSON object per message written\n");
   std::exit(status);
 }
@@ -134,8 +136,8 @@ Options parse_options(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "-h" || a == "--help") usage(0);
-    if (a == "--defer-logs") {
-      o.defer_logs = true;
+    if (a == "--defer-logs" || a == "--fixed-ids") {
+      (a == "--defer-logs" ? o.defer_logs : o.fixed_ids) = true;
       continue;
     }
     if (i + 1 >= argc) bad_option(a.rfind("--", 0) == 0 ? a + " needs a value" : "unexpected argument: " + a);
@@ -388,10 +390,16 @@ ino_t write_temporary(const std::string& tmp, std::string_view data, const Owner
 }
 
 // Renames the temporary file to its queue ID, "%05X" of the microseconds now
-// and "%lX" of its inode number; returns the ID and sets `path`.
-std::string rename_to_id(const std::string& tmp, ino_t ino, const Spool& spool, std::string& path) {
+// and "%lX" of its inode number; returns the ID and sets `path`. With a
+// `fixed` message number, both come from it instead (--fixed-ids: the IDs
+// do not match the inodes, for a queue that is read, never started).
+std::string rename_to_id(const std::string& tmp, ino_t ino, const Spool& spool, std::string& path, long fixed) {
   struct timeval tv;
   ::gettimeofday(&tv, nullptr);
+  if (fixed >= 0) {
+    tv.tv_usec = (fixed * 40503) % 1000000;
+    ino = static_cast<ino_t>(0x100000 + fixed);
+  }
   char id[32];
   std::snprintf(id, sizeof id, "%05X%lX", static_cast<unsigned>(tv.tv_usec), static_cast<unsigned long>(ino));
   path = spool.qdir + "/";
@@ -452,7 +460,7 @@ long generate(const Options& o, const Spool& spool, const Owner& owner, FILE* ma
     selected_count += selected;
     const std::string data = qpurge::write_queue_file(m);
     const ino_t ino = write_temporary(tmp, data, owner, file_time(o, m, retry));
-    const std::string id = rename_to_id(tmp, ino, spool, path);
+    const std::string id = rename_to_id(tmp, ino, spool, path, o.fixed_ids ? n : -1);
     Layout layout;
     if (spool.defer_logs || manifest) layout = layout_of(data);
     if (spool.defer_logs) write_defer_log(spool, id, owner, m, layout);

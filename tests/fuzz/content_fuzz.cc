@@ -10,8 +10,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "qpurge/mime.h"
-#include "qpurge/queue_file.h"
+#include "qpurge/select/mime.h"
+#include "qpurge/spool/queue_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static qpurge::RecordReader reader;
@@ -31,7 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   if (msg.content.text.size() > opt.content_limit) std::abort();
-  for (qpurge::ContentNeed need : {qpurge::ContentNeed::kHeaders, qpurge::ContentNeed::kBody}) {
+  for (qpurge::ContentNeed need :
+       {qpurge::ContentNeed::kHeaders, qpurge::ContentNeed::kParts, qpurge::ContentNeed::kBody}) {
     qpurge::MessageContent content;
     qpurge::decode_content(msg.content, need, kTextLimit, content);
     if (!content.parsed && content.error.empty()) std::abort();

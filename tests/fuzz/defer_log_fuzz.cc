@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "qpurge/defer_log.h"
+#include "qpurge/spool/defer_log.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   auto entries = qpurge::parse_defer_log(std::string_view(reinterpret_cast<const char*>(data), size));

@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "qpurge/queue_file.h"
+#include "qpurge/spool/queue_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static qpurge::RecordReader reader;

@@ -1,13 +1,12 @@
 """Shared helpers for qpurge's integration tests.
 
-Each test runs a real, private Postfix instance under /tmp through
-scripts/pfsandbox, fills it with real mail, and judges qpurge with Postfix's
+Each test runs a real, private Postfix instance under /tmp built by
+scripts/pfsandbox.py (imported here), fills it with real mail, and judges qpurge with Postfix's
 own tools (postqueue -j, postcat, postsuper, qshape). Expectations are computed
 from postqueue -j with jq, never with qpurge's code.
 
 Exit status: 0 pass, 1 fail, 77 skip (not root, or Postfix not installed).
 """
-import json
 import os
 import pty
 import shutil
@@ -17,8 +16,12 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PFSANDBOX = os.path.join(REPO, "scripts", "pfsandbox")
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+import pfsandbox  # noqa: E402
+
 QPURGE = os.environ.get("QPURGE", os.path.join(REPO, "build", "qpurge"))
+# The modules (qpurge_content.so...) are beside the program in the build tree.
+os.environ.setdefault("QPURGE_MODULE_DIR", os.path.dirname(os.path.abspath(QPURGE)))
 
 failures = []
 
@@ -92,37 +95,45 @@ def jq(expr, lines, *args):
 
 
 class Instance:
-    """A private Postfix instance built and driven by scripts/pfsandbox."""
+    """A private Postfix instance built and driven by pfsandbox; the keyword
+    arguments are pfsandbox.start's (long_ids, smtpd_port, milter, live)."""
 
-    def __init__(self, name, *start_flags):
+    def __init__(self, name, **start_options):
         self.root = tempfile.mkdtemp(prefix=f"qpurge-it-{name}-", dir="/tmp")
         self.conf = os.path.join(self.root, "conf")
         self.spool = os.path.join(self.root, "spool")
-        self.flags = list(start_flags)
+        self.start_options = start_options
 
     def __enter__(self):
-        run([PFSANDBOX, "start", self.root, *self.flags])
+        self.start()
         return self
 
     def __exit__(self, *exc):
-        subprocess.run([PFSANDBOX, "stop", self.root], capture_output=True)
+        self.stop()
         if not exc[0] and not os.environ.get("QPURGE_KEEP"):
             shutil.rmtree(self.root, ignore_errors=True)
         else:
             print(f"kept {self.root}")
 
+    def start(self):
+        """Starts Postfix (again, after stop) with the options given at creation."""
+        pfsandbox.start(self.root, **self.start_options)
+
+    def stop(self):
+        """Stops Postfix and the Milter; postsuper, postcat and qshape still work."""
+        pfsandbox.stop(self.root)
+
     def fill(self, count, seed=1):
         t = time.time()
-        p = run([PFSANDBOX, "fill", self.root, "--count", str(count), "--seed", str(seed)], timeout=1800)
-        print(f"filled {self.root} in {time.time() - t:.1f}s: {p.stdout.strip()}")
+        summary = pfsandbox.fill(self.root, count, seed)
+        print(f"filled {self.root} in {time.time() - t:.1f}s: {summary}")
 
     def postqueue(self):
         """postqueue -j, one dict per message."""
-        p = run(["postqueue", "-c", self.conf, "-j"])
-        return [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+        return pfsandbox.queue(self.root)
 
     def postqueue_lines(self):
-        return run(["postqueue", "-c", self.conf, "-j"]).stdout.splitlines()
+        return pfsandbox.queue_lines(self.root)
 
     def ids(self):
         return {m["queue_id"] for m in self.postqueue()}

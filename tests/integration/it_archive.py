@@ -13,7 +13,9 @@ from qpurge's output alone.
      for byte the queue file (SHA-256 = the manifest's; mode and mtime kept)
      and its defer log
   2  --restore D/<run> --dry-run changes nothing; --restore --sender X puts
-     back that message alone; --restore puts the others back: all in hold,
+     back that message alone; --id, --subject and --body name the one
+     archived message they select (dry runs); --exclude-id Y puts back all
+     but Y; --restore puts the last one back: all in hold,
      same sender, recipients, size, arrival time, same bytes and envelope
      (postcat -e, original recipients included), under the new IDs qpurge
      reports (and the manifest records)
@@ -26,8 +28,25 @@ from qpurge's output alone.
      a tmpfs with room for the bytes but too few inodes: the copies that
      cannot be made are not deleted (not_archived, exit 3), and every message
      that was deleted has its full copy
-  7  --archives D names the runs; --prune-archives D --older-than 0s --yes
-     removes them
+  7  --archives D names the runs (as text, as their directories with
+     --format ids, as JSON objects with --format json); --prune-archives
+     --dry-run --format json names each run that would go and removes none;
+     --prune-archives D --older-than 0s --yes removes them
+  8  a postdrop file in maildrop (Postfix stopped): --queue maildrop --all
+     --archive is refused, exit 2, dry run or not, the file stays; once
+     pickup has moved it into the queue it is archived and restored
+  9  --archive into a directory nobody owns and all can write: exit 2; a run
+     in such a directory, or a run swapped by that user (setpriv, uid 65534)
+     for a forged one: --restore exits 2, dry run or not, and postqueue -j
+     shows nothing of it; the real run, put back, restores
+ 11  --ids-from with 40,000 IDs (two real, the rest made up) --archive D:
+     the run header stays short (count and SHA-256, the IDs in
+     criterion-id.list), --archives prints a short line, --prune-archives
+     removes the run
+ 10  --save-plan with --archive D records D in the plan (nothing archived or
+     deleted); --apply-plan with another --archive: exit 2, nothing changed;
+     --apply-plan alone archives into D (and says so) and deletes; --restore
+     of that run brings the messages back
 
 Exit status: 0 pass, 1 fail, 77 skip (not root, or Postfix not installed).
 """
@@ -40,184 +59,15 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import QPURGE, Instance, check, finish, run, skip_unless_possible  # noqa: E402
 
 
-# ---------------------------------------------------------------- the corpus
-
-def body(tag, lines=40, width=70):
-    """A body that exercises SMTP's transparency: lines starting with dots,
-    a lone dot, empty lines, trailing blanks, a From_ line."""
-    out = [f"body of {tag}", "", ".", "..two dots", ".starts with a dot", "From the start of a line",
-           "trailing blanks   ", "", "", "TAMPERME here"]
-    for i in range(lines):
-        out.append(f"{tag} line {i:04d} " + ("abcdefghij" * (width // 10))[: width - len(tag) - 11])
-    return "\n".join(out) + "\n"
-
-
-def message(tag, subject, size_lines=40):
-    return f"Subject: {subject}\nFrom: Tester <{tag}@sender.test>\nTo: undisclosed\n\n" + body(tag, size_lines)
-
-
-def send(inst, sender, rcpts, text):
-    # -i: a line of one dot is part of the body, not the end of input
-    run(["sendmail", "-C", inst.conf, "-i", "-f", sender, *rcpts], input=text)
-
-
-def build_queue(inst):
-    # original_recipient matters: alias@example.com becomes real@example.com.
-    run(["postconf", "-c", inst.conf, "-e", "virtual_alias_maps = inline:{ alias@example.com=real@example.com }"])
-    run(["postfix", "-c", inst.conf, "reload"])
-    time.sleep(1)
-    # 10 for example.com (pending recipients all in example.com, any case)
-    for i in range(5):
-        send(inst, f"c{i}@sender.test", [f"user{i}@example.com"], message(f"c{i}", f"campaign {i}"))
-    send(inst, "c5@sender.test", ["a@example.com", "b@example.com", "C@EXAMPLE.COM"], message("c5", "three"))
-    send(inst, "c6@sender.test", ["d@example.com", "e@Example.Com"], message("c6", "two"))
-    send(inst, "c7@sender.test", ["alias@example.com"], message("c7", "aliased", 300))  # ~25 KB body
-    send(inst, "c8@sender.test", ["alias@example.com", "f@example.com"], message("c8", "aliased too"))
-    send(inst, "", ["g@example.com"], message("c9", "null sender"))
-    # 10 others: near misses, mixed, other domains
-    others = [["x@far.example"], ["y@example.org"], ["z@notexample.com"], ["w@example.com.evil.net"],
-              ["v@sub.example.com"], ["h@example.com", "keep@far.example"], ["u@example.co"],
-              ["t@far.example", "s@example.org"], ["alias@example.net.invalid"], ["r@far.example"]]
-    for i, rcpts in enumerate(others):
-        send(inst, f"o{i}@other.test", rcpts, message(f"o{i}", f"other {i}"))
-    # set 2 (check 5) and set 3 (check 6)
-    for i in range(4):
-        send(inst, f"n{i}@sender.test", [f"n{i}@example.net"], message(f"n{i}", f"tamper set {i}"))
-    for i in range(5):
-        send(inst, f"s{i}@sender.test", [f"s{i}@full.example"], message(f"s{i}", f"space set {i}", 80))
-    time.sleep(1)
-    inst.settle()
-
-
-# ----------------------------------------------------------------- oracles
-
-def queue(inst):
-    """postqueue -j as queue ID -> record (its order is not part of the answer)."""
-    return {m["queue_id"]: m for m in inst.postqueue()}
-
-
-def key(m):
-    """What identifies a message across a restore (the queue ID changes)."""
-    return (m["sender"], m["arrival_time"], tuple(sorted(r["address"] for r in m["recipients"])))
-
-
-def rdoms(m):
-    return [r["address"].rsplit("@", 1)[-1].lower() if "@" in r["address"] else None for r in m["recipients"]]
-
-
-def queue_file(inst, queue, qid):
-    hits = glob.glob(os.path.join(inst.spool, queue, qid)) + glob.glob(os.path.join(inst.spool, queue, "*", qid))
-    return hits[0] if hits else None
-
-
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
-def read(path, mode="rb"):
-    with open(path, mode) as f:
-        return f.read()
-
-
-def envelope(inst, qid):
-    """postcat -e without its section lines (they name the queue and ID)."""
-    p = run(["postcat", "-c", inst.conf, "-e", "-q", qid], check_rc=False)
-    return [l for l in p.stdout.splitlines() if not l.startswith("***")]
-
-
-def snapshot(inst, msgs):
-    """Everything about each message that a faithful archive keeps, read from
-    Postfix's tools and the spool before anything changes."""
-    snap = {}
-    for m in msgs:
-        qid = m["queue_id"]
-        path = queue_file(inst, m["queue_name"], qid)
-        st = os.stat(path)
-        dl = queue_file(inst, "defer", qid)
-        snap[qid] = {
-            "pq": m, "key": key(m), "sha": sha256(path), "mode": st.st_mode & 0o7777, "mtime": int(st.st_mtime),
-            "defer": read(dl) if dl else None, "envelope": envelope(inst, qid),
-            "body": run(["postcat", "-c", inst.conf, "-b", "-q", qid]).stdout.encode(),
-        }
-    return snap
-
-
-def maillog_removed(inst, ids, wait=0.0):
-    end = time.time() + wait
-    while True:
-        log = read(os.path.join(inst.root, "maillog"), "r")
-        found = {i for i in ids if re.search(rf"\b{re.escape(i)}: removed\b", log)}
-        if found == set(ids) or time.time() >= end:
-            return found
-        time.sleep(0.2)
-
-
-def json_lines(text):
-    out = []
-    for line in text.splitlines():
-        try:
-            o = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(o, dict):
-            out.append(o)
-    return out
-
-
-def results(p):
-    return {o["queue_id"]: o.get("result") for o in json_lines(p.stdout) if "queue_id" in o}
-
-
-def restore_results(p):
-    """old ID -> (result, new ID, queue): JSON lines, or the text form
-    'OLD  result as NEW in QUEUE'."""
-    out = {}
-    for o in json_lines(p.stdout):
-        if "queue_id" in o:
-            out[o["queue_id"]] = (o.get("result"), o.get("new_queue_id"), o.get("queue_name"))
-    if not out:
-        for line in p.stdout.splitlines():
-            m = re.match(r"^(\S+)\s+(\S+?):?(?:\s+as\s+(\S+)\s+in\s+(\S+))?(?::|\s|$)", line)
-            if m:
-                out[m.group(1)] = (m.group(2), m.group(3), m.group(4))
-    return out
-
-
-def manifest(rundir):
-    recs = []
-    path = os.path.join(rundir, "manifest.jsonl")
-    if os.path.exists(path):
-        for line in read(path, "r").splitlines():
-            try:
-                recs.append(json.loads(line))
-            except ValueError:
-                recs.append({"record": "unparsed", "line": line})
-    return recs
-
-
-def by_record(recs, kind):
-    return [r for r in recs if r.get("record") == kind]
-
-
-def message_files(rundir):
-    """The archived queue files of a run: everything but the manifest and logs."""
-    return {n for n in os.listdir(rundir)
-            if n != "manifest.jsonl" and not n.endswith((".defer", ".bounce")) and not n.startswith(".")}
-
-
-def short(p):
-    return f"exit {p.returncode}; stderr: {p.stderr.strip()[-600:]!r}"
-
-
-def new_dirs(parent, before):
-    return sorted(set(os.listdir(parent)) - before)
+from archive_oracles import *  # noqa: E402,F401,F403
+from archive_checks import check8_maildrop, check9_trust, check10_plan_archive, check11_long_ids  # noqa: E402
 
 
 # ------------------------------------------------------------------ checks
@@ -311,18 +161,21 @@ def check2_restore(inst, rundir, snap, expected):
     check(queue(inst) == before, "2: ... and changes nothing (postqueue -j)")
 
     # selectors choose among the archived messages: c0's alone
-    (first,) = [q for q in expected if snap[q]["pq"]["sender"] == "c0@sender.test"]
-    p = inst.qpurge("--restore", rundir, "--sender", "c0@sender.test", "--format", "json")
+    by_sender = {snap[q]["pq"]["sender"]: q for q in expected}
+    first = by_sender["c0@sender.test"]
+    p = inst.qpurge("--restore", rundir, "--yes", "--sender", "c0@sender.test", "--format", "json")
     print(f"-- restore --sender c0@sender.test: {short(p)}")
     res = restore_results(p)
     mid = queue(inst)
     added = [m for i, m in mid.items() if i not in before]
     check(p.returncode == 0 and [key(m) for m in added] == [snap[first]["key"]],
           f"2: --restore --sender c0@sender.test restores that message alone ({len(added)} added, {short(p)})")
-    # then the rest
-    p = inst.qpurge("--restore", rundir, "--format", "json")
+    excluded = restore_selectors(inst, rundir, snap, expected, by_sender, before)
+    res.update({q: r for q, r in excluded.items() if r[0] == "restored"})
+    # then the rest: the one --exclude-id kept out
+    p = inst.qpurge("--restore", rundir, "--yes", "--format", "json")
     print(f"-- restore: {short(p)}")
-    res.update({q: r for q, r in restore_results(p).items() if q != first})
+    res.update({q: r for q, r in restore_results(p).items() if r[0] == "restored"})
     after = queue(inst)
     check(p.returncode == 0, f"2: --restore of the rest: exit 0 ({short(p)})")
     added = [m for i, m in after.items() if i not in before]
@@ -355,6 +208,30 @@ def check2_restore(inst, rundir, snap, expected):
     check({q: (recs.get(q, {}).get("new_queue_id"), recs.get(q, {}).get("queue_name")) for q in mapping} ==
           {q: (n, "hold") for q, n in mapping.items()}, "2: the manifest records each restore, old ID -> new ID")
     return mapping
+
+
+def restore_selectors(inst, rundir, snap, expected, by_sender, before):
+    """--id, --subject and --body judge each archived copy as the purge judged
+    the queue file (issue 19 item 4, A_restore_exclude_id); --exclude-id keeps
+    that message out. Returns the results of the --exclude-id restore."""
+    c1, c2, c3 = by_sender["c1@sender.test"], by_sender["c2@sender.test"], by_sender["c3@sender.test"]
+    mid = queue(inst)
+    for args, want in ((["--id", c1], c1), (["--subject", "^campaign 2$"], c2), (["--body", "c3 line 0001 abc"], c3)):
+        p = inst.qpurge("--restore", rundir, *args, "--dry-run", "--format", "json")
+        got = {q: r[0] for q, r in restore_results(p).items()}
+        check(p.returncode == 0 and got == {want: "would_restore"},
+              f"2: --restore {' '.join(args)} --dry-run names {want} alone ({got}, {short(p)})")
+    check(queue(inst) == mid, "2: ... and those dry runs change nothing (postqueue -j)")
+    p = inst.qpurge("--restore", rundir, "--yes", "--exclude-id", c1, "--format", "json")
+    print(f"-- restore --exclude-id {c1}: {short(p)}")
+    got = restore_results(p)
+    after = queue(inst)
+    keys = {key(m) for m in after.values()}
+    check(p.returncode == 0 and c1 not in got, f"2: --restore --exclude-id {c1} does not name it, exit 0 ({short(p)})")
+    check(snap[c1]["key"] not in keys, f"2: ... and {c1} is not back (postqueue -j)")
+    back = {q for q in expected if snap[q]["key"] in keys}
+    check(back == expected - {c1}, f"2: ... every other archived message is back ({sorted(expected - {c1} - back)} missing)")
+    return got
 
 
 def free_port():
@@ -414,7 +291,7 @@ def check3_deliver(inst, old, new, snap):
 def check4_again(inst, rundir):
     before = queue(inst)
     hold_before = sorted(os.listdir(os.path.join(inst.spool, "hold")))
-    p = inst.qpurge("--restore", rundir, "--format", "json")
+    p = inst.qpurge("--restore", rundir, "--yes", "--format", "json")
     print(f"-- restore again: {short(p)}")
     check(p.returncode in (0, 1), f"4: a second --restore: exit 0 or 1 ({short(p)})")
     check(queue(inst) == before, f"4: ... adds nothing, not even the message delivered since (postqueue -j)")
@@ -438,7 +315,7 @@ def check5_tampered(inst, archive, snap, set2):
         f.write(data)
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     before = inst.postqueue()
-    p = inst.qpurge("--restore", rundir, "--format", "json")
+    p = inst.qpurge("--restore", rundir, "--yes", "--format", "json")
     print(f"-- restore tampered: {short(p)}")
     res = restore_results(p)
     check_files(inst, res, snap, "5")
@@ -461,7 +338,7 @@ def mount(mnt, opts):
 
 def check6_space(inst, mnt, snap, set3):
     os.makedirs(mnt, exist_ok=True)
-    mount(mnt, "size=64k")
+    mount(mnt, "size=64k,mode=0700")  # a tmpfs root is 1777 by default: not a trusted archive directory
     try:
         with open(os.path.join(mnt, "filler"), "wb") as f:
             f.write(b"x" * 32768)
@@ -480,7 +357,7 @@ def check6_space(inst, mnt, snap, set3):
     # Room for the bytes (and the 1 MiB margin), not for the files: a root
     # directory, a run directory, its manifest, and two messages with their
     # defer logs.
-    mount(mnt, "size=8m,nr_inodes=7")
+    mount(mnt, "size=8m,nr_inodes=7,mode=0700")
     try:
         before = inst.postqueue()
         before_ids = {m["queue_id"] for m in before}
@@ -522,7 +399,23 @@ def check7_list_prune(inst, archive, runs):
     print(p.stdout.strip())
     check(p.returncode == 0, f"7: --archives exit 0 ({short(p)})")
     check(all(n in p.stdout for n in names), f"7: --archives names each run ({names})")
+    paths = sorted(r for r in runs if r)
+    p = inst.qpurge("--archives", archive, "--format", "ids")
+    check(p.returncode == 0 and sorted(p.stdout.split("\n")[:-1]) == paths,
+          f"7: --archives --format ids prints each run directory, one a line ({p.stdout!r}, {short(p)})")
+    p = inst.qpurge("--archives", archive, "--format", "json")
+    listed = json_lines(p.stdout)
+    check(p.returncode == 0 and len(listed) == len(p.stdout.splitlines()) and
+          sorted(o.get("path") for o in listed) == paths and
+          all(o.get("run") == os.path.basename(o.get("path", "")) and isinstance(o.get("messages"), int)
+              for o in listed),
+          f"7: --archives --format json is one object per run, named by run and path ({p.stdout.strip()[:300]!r})")
     time.sleep(1)
+    p = inst.qpurge("--prune-archives", archive, "--older-than", "0s", "--dry-run", "--format", "json")
+    check(p.returncode == 0 and sorted(json_lines(p.stdout), key=lambda o: o.get("path", "")) ==
+          [{"path": r, "result": "would_remove"} for r in paths] and
+          all(os.path.isdir(r) for r in paths),
+          f"7: --prune-archives --dry-run --format json names each run that would go, and removes none ({short(p)})")
     p = inst.qpurge("--prune-archives", archive, "--older-than", "0s", "--yes")
     print(f"-- prune: {short(p)}")
     check(p.returncode == 0, f"7: --prune-archives --older-than 0s --yes exit 0 ({short(p)})")
@@ -545,10 +438,11 @@ def main():
         expected = {m["queue_id"] for m in msgs if rdoms(m) and all(d == "example.com" for d in rdoms(m))}
         set2 = {m["queue_id"] for m in msgs if rdoms(m) == ["example.net"]}
         set3 = {m["queue_id"] for m in msgs if rdoms(m) == ["full.example"]}
-        check(len(expected) == 10 and len(set2) == 4 and len(set3) == 5 and len(msgs) == 29 and
+        set4 = {m["queue_id"] for m in msgs if rdoms(m) == ["trust.example"]}
+        check(len(expected) == 10 and len(set2) == 4 and len(set3) == 5 and len(set4) == 2 and len(msgs) == 31 and
               all(m["queue_name"] == "deferred" for m in msgs),
-              f"queue: 29 deferred, 10 for example.com only, 4 example.net, 5 full.example ({len(msgs)},"
-              f" {len(expected)}, {len(set2)}, {len(set3)})")
+              f"queue: 31 deferred, 10 for example.com only, 4 example.net, 5 full.example, 2 trust.example"
+              f" ({len(msgs)}, {len(expected)}, {len(set2)}, {len(set3)}, {len(set4)})")
         aliased = [q for q in expected if snap[q]["pq"]["sender"] == "c7@sender.test"]
         check(len(aliased) == 1 and [r["address"] for r in snap[aliased[0]]["pq"]["recipients"]] == ["real@example.com"]
               and "original_recipient: alias@example.com" in snap[aliased[0]]["envelope"],
@@ -568,7 +462,11 @@ def main():
             run2 = check5_tampered(inst, archive, snap, set2)
             check6_space(inst, mnt, snap, set3)
             check7_list_prune(inst, archive, [run1, run2])
-            others = {m["queue_id"] for m in msgs} - expected - set2 - set3
+            check8_maildrop(inst)
+            check9_trust(inst, snap, set4)
+            check10_plan_archive(inst)
+            check11_long_ids(inst)
+            others = {m["queue_id"] for m in msgs} - expected - set2 - set3 - set4
             check(others <= inst.ids(), "no message outside the selections was touched")
         finally:
             if os.path.ismount(mnt):

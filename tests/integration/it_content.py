@@ -23,6 +23,21 @@ Messages:
   mil     the URL in the body the test Milter replaces (pointer records);
           the Milter also changes the Subject and adds a recipient     (sendmail)
   two     two recipients, nothing else special                         (sendmail)
+
+and for issue 19 (items 12 and 13):
+  pad     Subject and attachment name in two base64 words, the first ending
+          in padding: "abcd.pdf", not GMime's "ab"                  (sendmail)
+  dup     two Subject headers, MIME: either one selects, with --body or not
+                                                                       (smtpd)
+  names   Content-Type name="invoice.exe", Content-Disposition
+          filename="invoice.pdf": either name counts                  (sendmail)
+  hdronly a Content-Type and no body at all (RFC 5322 allows it): a message
+          with an empty body, not "truncated or malformed"            (sendmail)
+  long    4 KB of text, no attachment                                  (sendmail)
+  longzip 4 KB of text, then a zip: with --body-limit 1k the text is cut, the
+          attachments are still decided                               (smtpd)
+A dry run that selects nothing while a message is undecided exits 3, as the
+acting run does.
 """
 import base64
 import json
@@ -88,10 +103,35 @@ def messages():
         b64lines(b"\x00\x01binary " + URL.encode() + b" \xff\xfe") + "\n--B--\n"
     m["mil"] = headers("mil", "Subject: [milter] edit me\n") + f"\nThe original body had {URL}\n"
     m["two"] = headers("two", "Subject: two\n") + "\nTwo recipients.\n"
+    padded = "=?UTF-8?B?YWI=?= =?UTF-8?B?Y2QucGRm?="
+    m["pad"] = headers("pad", f"Subject: {padded}\nMIME-Version: 1.0\n"
+                       "Content-Type: multipart/mixed; boundary=\"PAD\"\n") + \
+        "\n--PAD\nContent-Type: text/plain\n\nThe document.\n" \
+        f"--PAD\nContent-Type: application/pdf;\n name=\"{padded}\"\n" \
+        f"Content-Disposition: attachment;\n filename=\"{padded}\"\nContent-Transfer-Encoding: base64\n\n" \
+        "JVBERi0xLjQK\n--PAD--\n"
+    m["dup"] = headers("dup", "Subject: Your parcel\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+                       "Subject: =?UTF-8?Q?Gewinnbenachrichtigung?=\n") + "\nYou have won.\n"
+    m["names"] = headers("names", "Subject: invoice\nMIME-Version: 1.0\n"
+                         "Content-Type: multipart/mixed; boundary=\"NM\"\n") + \
+        "\n--NM\nContent-Type: text/plain\n\nSee the invoice.\n" \
+        "--NM\nContent-Type: application/octet-stream; name=\"invoice.exe\"\n" \
+        "Content-Disposition: attachment; filename=\"invoice.pdf\"\nContent-Transfer-Encoding: base64\n\n" \
+        "TVqQAAMAAAAEAAAA\n--NM--\n"
+    m["hdronly"] = headers("hdronly", "Subject: ping\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n")
+    text = "\n".join(f"line {i:03} of a long newsletter text, nothing to see here" for i in range(70)) + "\n"
+    m["long"] = headers("long", "Subject: newsletter\nMIME-Version: 1.0\n"
+                        "Content-Type: multipart/mixed; boundary=\"LNG\"\n") + \
+        f"\n--LNG\nContent-Type: text/plain\n\n{text}--LNG--\n"
+    m["longzip"] = headers("longzip", "Subject: newsletter\nMIME-Version: 1.0\n"
+                           "Content-Type: multipart/mixed; boundary=\"LNG\"\n") + \
+        f"\n--LNG\nContent-Type: text/plain\n\n{text}" \
+        "--LNG\nContent-Type: application/zip\nContent-Disposition: attachment; filename=\"news.zip\"\n" \
+        "Content-Transfer-Encoding: base64\n\nUEsDBA==\n--LNG--\n"
     return m
 
 
-SMTPD = {"qp", "alt", "sq8", "sb1", "bin"}
+SMTPD = {"qp", "alt", "sq8", "sb1", "bin", "dup", "longzip"}
 
 
 def wait_new(inst, before):
@@ -128,9 +168,33 @@ def selected(inst, *args, stdin=None):
     return set(p.stdout.split()), p
 
 
+def issue19_statuses(inst, ids):
+    """Decided is decided: no 'undecided', and the exit status says so."""
+    runs = [
+        (["--attachment", "*.txt"], 1, "--attachment on every message, past any text: nothing, decided"),
+        (["--attachment-type", "application/zip", "--body", ".", "--body-limit", "1k"], 0,
+         "--attachment-type with --body cut: selected, decided"),
+        (["--sender-domain", "hdronly.example", "--attachment", "*"], 1, "header-only: nothing attached, decided"),
+        (["--subject", "gewinn", "--body", "won"], 0, "two Subjects with --body: decided"),
+    ]
+    for args, want, label in runs:
+        p = inst.qpurge(*args, "--dry-run")
+        check(p.returncode == want and "undecided" not in p.stderr and "truncated or malformed" not in p.stderr,
+              f"{label}: exit {want} ({p.returncode}; {p.stderr.strip()[-300:]})")
+    # Nothing selected, but --body could not see all of the long text: 3 on
+    # a dry run, as on the acting run in the same state (which acts on nothing).
+    p = inst.qpurge("--body", "no such words", "--body-limit", "1k", "--dry-run")
+    check(p.returncode == 3 and "undecided 2" in p.stdout + p.stderr,
+          f"a dry run that selects nothing with undecided messages: exit 3 ({p.returncode})")
+    before = {m["queue_id"]: m["queue_name"] for m in inst.postqueue()}
+    p = inst.qpurge("--body", "no such words", "--body-limit", "1k", "--action", "hold", "--yes")
+    after = {m["queue_id"]: m["queue_name"] for m in inst.postqueue()}
+    check(p.returncode == 3 and after == before, f"its acting twin: exit 3, nothing changed ({p.returncode})")
+
+
 def main():
     skip_unless_possible()
-    with Instance("content", "--milter", "--smtpd-port", PORT) as inst:
+    with Instance("content", milter=True, smtpd_port=PORT) as inst:
         ids = {tag: submit(inst, tag, text) for tag, text in messages().items()}
         time.sleep(1)
         inst.settle()
@@ -154,9 +218,10 @@ def main():
             ("--header --decode-headers decodes", ["--header", "Subject: Grüße", "--decode-headers"], tags(*subjects)),
             ("--header finds the URL only in a header", ["--header", f"X-Campaign: {URL_RE}"], tags("hdr")),
             ("--attachment with an RFC 2231 name", ["--attachment", "RECHNUNG ä.zip"], tags("zip")),
-            ("--attachment glob", ["--attachment", "*.zip", "--attachment", "*.bin"], tags("zip", "bin")),
-            ("--attachment-type exact", ["--attachment-type", "application/zip"], tags("zip")),
-            ("--attachment-type family", ["--attachment-type", "application/*"], tags("zip", "bin")),
+            ("--attachment glob", ["--attachment", "*.zip", "--attachment", "*.bin"], tags("zip", "bin", "longzip")),
+            ("--attachment-type exact", ["--attachment-type", "application/zip"], tags("zip", "longzip")),
+            ("--attachment-type family", ["--attachment-type", "application/*"],
+             tags("zip", "bin", "pad", "names", "longzip")),
             ("--message-id with or without brackets", ["--message-id", "<b64@qpurge.test>", "--message-id",
                                                        "hdr@qpurge.test"], tags("b64", "hdr")),
             # The test Milter adds a recipient to the message it edits.
@@ -169,10 +234,36 @@ def main():
             ("--exclude-subject", ["--sender-domain", ".example", "--exclude-subject", "grüße"],
              set(ids.values()) - tags(*subjects)),
             ("--id", ["--id", ids["b64"], "--id", ids["zip"]], tags("b64", "zip")),
+            # Issue 19: encoded words one by one, in the Subject and in file names.
+            ("--subject: base64 words after one ending in padding", ["--subject", "^abcd\\.pdf$"], tags("pad")),
+            ("--attachment: a name in base64 words", ["--attachment", "abcd.pdf"], tags("pad")),
+            ("--header --decode-headers: the same decoder", ["--header", "Subject: ^abcd\\.pdf$", "--decode-headers"],
+             tags("pad")),
+            # Every Subject header counts, whatever else is asked.
+            ("--subject: the first of two Subjects", ["--subject", "^your parcel$"], tags("dup")),
+            ("--subject: the second of two Subjects", ["--subject", "gewinn"], tags("dup")),
+            ("--subject with --body: the same rule", ["--subject", "gewinn", "--body", "won"], tags("dup")),
+            ("--exclude-subject: either Subject excludes",
+             ["--sender-domain", "dup.example", "--sender-domain", "two.example", "--exclude-subject", "gewinn"],
+             tags("two")),
+            # A name in either header.
+            ("--attachment: the Content-Type name", ["--attachment", "*.exe"], tags("names")),
+            ("--attachment: the Content-Disposition filename", ["--attachment", "invoice.pdf"], tags("names")),
+            ("--exclude-attachment: either name excludes",
+             ["--sender-domain", "names.example", "--sender-domain", "two.example", "--exclude-attachment", "*.exe"],
+             tags("two")),
+            # A header-only message is decided: no attachment, no text.
+            ("header-only: decided by an exclusion", ["--sender-domain", "hdronly.example",
+                                                      "--exclude-attachment-type", "application/*"], tags("hdronly")),
+            ("header-only: --body finds nothing in it", ["--sender-domain", "hdronly.example", "--body", "."], set()),
+            # The structure is decided past --body-limit.
+            ("--attachment-type with --body cut at --body-limit",
+             ["--attachment-type", "application/zip", "--body", ".", "--body-limit", "1k"], tags("zip", "longzip")),
         ]
         for label, args, want in cases:
             got, p = selected(inst, *args)
             check(got == want and want <= set(queue), f"{label}: {sorted(want)} (got {sorted(got)})")
+        issue19_statuses(inst, ids)
         got, _ = selected(inst, "--ids-from", "-", stdin=f"# two of them\n{ids['hdr']}\n\n{ids['bin']}\n")
         check(got == tags("hdr", "bin"), "--ids-from - reads IDs from standard input")
         p = inst.qpurge("--ids-from", "-", "--dry-run", input="NOT-AN-ID\n")
@@ -187,7 +278,7 @@ def main():
               f"JSON --detail: the zip attachment with its decoded name ({atts})")
 
         # --explain names the cut; a cut message is counted.
-        p = inst.qpurge("--body", URL_RE, "--body-limit", "20", "--dry-run", "--explain")
+        p = inst.qpurge("--body", URL_RE, "--body-limit", "20b", "--dry-run", "--explain")
         check("content cut at the limit" in p.stdout and "cut at --body-limit (20 bytes" in p.stderr,
               "--body-limit 20: the cut messages are counted and named")
         p = inst.qpurge("--body", URL_RE, "--older-than", "0s", "--shape", "sender")
@@ -198,8 +289,9 @@ def main():
         plan = os.path.join(inst.root, "plan.json")
         p = inst.qpurge("--body", URL_RE, "--save-plan", plan)
         with open(plan) as f:
-            saved = json.load(f)
-        check([c["option"] for c in saved["criteria"]] == ["--body"] and len(saved["messages"]) == 3,
+            saved = [json.loads(line) for line in f.read().splitlines()]  # the header, one message a line
+        check([c["option"] for c in saved[0]["criteria"]] == ["--body"] and saved[0]["messages"] == 3 and
+              len(saved) == 4,
               "the saved plan holds --body and its three messages")
         before = inst.ids()
         archive = os.path.join(inst.root, "archive")

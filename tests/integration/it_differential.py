@@ -157,11 +157,11 @@ def compare_with_postcat(inst, ours, label, sample):
 def main():
     skip_unless_possible()
     count = int(os.environ.get("QPURGE_IT_COUNT", "2000"))
-    with Instance("diff", "--milter", "--smtpd-port", "2525") as inst:
+    with Instance("diff", milter=True, smtpd_port=2525) as inst:
         inst.fill(count)
         ours = compare_with_postqueue(inst, "short IDs + milter")
         compare_with_postcat(inst, ours, "short IDs + milter", sample=int(os.environ.get("QPURGE_IT_POSTCAT", "300")))
-    with Instance("diff-long", "--long-ids") as inst:
+    with Instance("diff-long", long_ids=True) as inst:
         inst.fill(max(200, count // 10), seed=2)
         ours = compare_with_postqueue(inst, "long IDs")
         compare_with_postcat(inst, ours, "long IDs", sample=100)

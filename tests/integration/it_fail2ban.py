@@ -30,6 +30,11 @@ build's qpurge and the private instance:
   7  mode=archive: `banip 198.51.100.77` deletes exactly its mail, and the
      archive has one run directory with a copy of each message and a
      manifest naming them; the audit log has the run
+  8  a hostile <ip> (what a custom failregex with usedns = raw lets
+     through: shell syntax, a second option, a command substitution), both
+     banned with `banip` and found in the jail's log: the action refuses it
+     (exit 2, a failure in fail2ban's log naming the value), no command in
+     it ever runs, qpurge is not run, and nothing changes
 
 Exit status: 0 pass, 1 fail, 77 skip (not root, no Postfix, swaks or
 fail2ban, or fail2ban cannot run here).
@@ -181,7 +186,20 @@ action = qpurge[qpurge="{QPURGE}", postfixdir="{d}/no-such-postfix", auditlog="{
 enabled = true
 logpath = {d}/broken.log
 action = qpurge[{common}, mode=purge]
+
+[qpurge-raw]
+enabled = true
+logpath = {d}/raw.log
+filter = qpurge-raw
+usedns = raw
+maxretry = 1
+action = qpurge[{common}]
 """)
+        write(os.path.join(d, "filter.d", "qpurge-raw.conf"), """[Definition]
+failregex = ^raw failure from <F-ID>.+</F-ID>$
+datepattern = {NONE}
+""")
+        write(os.path.join(d, "raw.log"), "")
         write(os.path.join(d, "archive.log"), "")
         write(os.path.join(d, "broken.log"), "")
 
@@ -316,6 +334,42 @@ def check_broken(inst, f2b):
     check(where(inst) == before, "5: nothing changed")
 
 
+def check_hostile_ip(inst, f2b):
+    """A ban whose <ip> is no address: refused by the action, nothing run.
+
+    Through `banip` (fail2ban itself refuses a value with a "/" it cannot
+    read as a prefix, so these have none) and through a jail whose
+    failregex takes anything (<F-ID>, usedns = raw). A command that ran
+    would leave PWNED behind or print uid= into fail2ban's log."""
+    before = where(inst)
+    pwned = os.path.join(f2b.dir, "PWNED")
+    banned = ["198.51.100.9 --all", "$(id>&2)", "`id>&2`;id>&2"]
+    logged = [f"x;touch {pwned}", f"$(touch {pwned})", f"'; touch {pwned}; '", "198.51.100.9\" --all \""]
+    for v in banned:
+        f2b.client("set", "qpurge-hold", "banip", v, check_rc=False)
+    with open(os.path.join(f2b.dir, "raw.log"), "a") as f:
+        for v in logged:
+            f.write(f"raw failure from {v}\n")
+
+    def refusals():
+        return [l for l in f2b.log_text().splitlines()
+                if "-- stderr:" in l and "the banned address is not an IP address or CIDR block" in l]
+
+    wait_for(lambda: all(any(v in l for l in refusals()) for v in banned + logged), "every refusal", timeout=60)
+    lines = refusals()
+    for v in banned + logged:
+        check(any(f"CIDR block: '{v}'; nothing changed" in l.replace("\\'", "'") for l in lines),
+              f"8: <ip> {v!r}: refused by the action, named in fail2ban's log")
+    check(all(" ERROR " in l for l in lines), "8: each refusal is a failure in fail2ban's log")
+    time.sleep(2)
+    check(not os.path.exists(pwned) and "uid=" not in f2b.log_text(), "8: no command in a hostile <ip> ran")
+    check(where(inst) == before, "8: nothing changed in the queue")
+    known = {BANNED, LOG_BANNED, ARCHIVED, NO_MAIL, BROKEN}
+    runs = [r["argv"] for r in audit_records(f2b.audit)
+            if any(a == "--client-address" and b not in known for a, b in zip(r.get("argv", []), r.get("argv", [])[1:]))]
+    check(not runs, f"8: qpurge never ran for them ({runs[:2]})")
+
+
 def check_restart(inst, f2b, mail):
     """A ban restored from fail2ban's database does not run qpurge again."""
     f2b.stop()
@@ -355,7 +409,7 @@ def main():
     skip_unless_possible()
     fail2ban_runs()
     port = str(free_port())
-    with Instance("fail2ban", "--smtpd-port", port) as inst:
+    with Instance("fail2ban", smtpd_port=port) as inst:
         prepare(inst)
         mail = {a: submit(port, a, n) for a, n in ((BANNED, 3), (LOG_BANNED, 2), (ARCHIVED, 2), (OTHER, 3))}
         run(["sendmail", "-C", inst.conf, "-f", "local@mx.test.invalid", "x@far.example"], input="Subject: local\n\nx\n")
@@ -379,6 +433,7 @@ def main():
             check_log_ban(inst, f2b, mail)
             check_unban(inst, f2b, mail)
             check_broken(inst, f2b)
+            check_hostile_ip(inst, f2b)
             check_restart(inst, f2b, mail)
             check_archive(inst, f2b, mail, start)
             completed = True

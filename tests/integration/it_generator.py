@@ -13,12 +13,11 @@ file cleanup wrote for a sendmail submission of the same shape.
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import PFSANDBOX, QPURGE, Instance, check, finish, run, skip_unless_possible  # noqa: E402
+from common import QPURGE, Instance, check, finish, run, skip_unless_possible  # noqa: E402
 
 GEN = os.path.join(os.path.dirname(QPURGE), "qpurge-gen")
 KIND = re.compile(r"^\s*\d+ ([a-z_]+):")
@@ -35,10 +34,10 @@ def main():
         print(f"FAIL: no generator at {GEN}")
         sys.exit(1)
     with Instance("gen") as inst:
-        subprocess.run([PFSANDBOX, "stop", inst.root], capture_output=True)
+        inst.stop()
         manifest = os.path.join(inst.root, "manifest.jsonl")
         run([GEN, "--spool", inst.spool, "--count", "300", "--seed", "3", "--manifest", manifest])
-        run([PFSANDBOX, "start", inst.root])
+        inst.start()
         time.sleep(1)
         want = {}
         with open(manifest) as f:

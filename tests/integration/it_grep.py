@@ -43,8 +43,7 @@ def main():
 
         # A copy of the spool under a second configuration; the instance is
         # stopped so neither copy moves.
-        subprocess.run([os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "pfsandbox"), "stop", inst.root],
-                       capture_output=True)
+        inst.stop()
         copy = os.path.join(inst.root, "copy")
         os.makedirs(os.path.join(copy, "spool"))
         for q in ("maildrop", "incoming", "active", "deferred", "hold", "defer", "bounce", "trace"):

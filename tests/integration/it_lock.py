@@ -7,6 +7,12 @@ postsuper deletes; meanwhile a second acting purge refuses at once (exit 2,
 naming the first's PID and command line, nothing changed), a dry run works,
 and a purge with --wait waits, then plans afresh and acts once the first is
 done. --rate 5 on 20 messages takes about 4 s of wall time.
+
+The lock is the queue directory's, not a path's (issue 19): with the spool
+bind-mounted elsewhere (mount --bind, undone in a finally), a second acting
+run through the other path is refused while the first holds the lock, naming
+the path the first came by; once the first is done, the same run through the
+bind mount acts.
 """
 import glob
 import json
@@ -83,6 +89,43 @@ def concurrent_runs(inst, env, lock_dir):
     return c
 
 
+def bind_mount(inst, env, lock_dir):
+    """Two paths to one spool (a bind mount) share one lock."""
+    f, g = enqueue(inst, "f", 6), enqueue(inst, "g", 3)
+    mnt = os.path.join(inst.root, "spool-bind")
+    os.mkdir(mnt)
+    if subprocess.run(["mount", "--bind", inst.spool, mnt]).returncode != 0:
+        print("skipped: mount --bind is not allowed here")
+        return
+    first = None
+    try:
+        same = os.stat(mnt), os.stat(inst.spool)
+        check((same[0].st_dev, same[0].st_ino) == (same[1].st_dev, same[1].st_ino), f"{mnt} is the spool, bind-mounted")
+        first = start(inst, env, "--sender", "f@lock.example", "--yes", "--rate", "2", "--format", "json")
+        check(wait_for_holder(lock_dir, first.pid), f"the first purge (PID {first.pid}) holds the lock")
+        for path in (mnt, mnt + "/", inst.spool + "/."):
+            second = inst.qpurge("--queue-dir", path, "--sender", "g@lock.example", "--yes", env=env)
+            check(second.returncode == 2, f"an acting purge through {path} meanwhile: exit 2 ({second.returncode})")
+            check(f"another qpurge is acting on {path}, the same directory as " in second.stderr
+                  and f"(PID {first.pid}: " in second.stderr and "nothing changed" in second.stderr,
+                  f"the refusal names the other path and the holder ({second.stderr.strip()[:300]})")
+        check(g <= inst.ids(), "g's messages, refused, are all still there")
+        locks = sorted(os.listdir(lock_dir))
+        name = f"queue-{same[1].st_dev}-{same[1].st_ino}.lock"
+        check(name in locks, f"the lock file is named for the device and inode: {name} ({locks})")
+        out, err = first.communicate(timeout=120)
+        check(first.returncode == 0 and done_ids(out) == f, f"the first purge removed its 6 ({err.strip()[-200:]})")
+        p = inst.qpurge("--queue-dir", mnt, "--sender", "g@lock.example", "--yes", env=env)
+        check(p.returncode == 0 and not (g & inst.ids()), f"once it is done, a purge through {mnt} acts ({p.stderr[-200:]})")
+    finally:
+        if first and first.poll() is None:
+            first.kill()
+            first.wait()
+        if subprocess.run(["umount", mnt]).returncode != 0:
+            subprocess.run(["umount", "-l", mnt])
+        os.rmdir(mnt)
+
+
 def rate_wall_time(inst, env):
     d = enqueue(inst, "d", 20)
     t = time.time()
@@ -102,16 +145,15 @@ def rate_wall_time(inst, env):
 
 
 def default_lock_dir(inst, remaining):
-    """Without QPURGE_LOCK_DIR the lock file is in /run/qpurge, named for the queue."""
+    """Without QPURGE_LOCK_DIR the lock file is in /run/qpurge, named for the queue's device and inode."""
     if not os.access("/run", os.W_OK):
         print("skipped: /run is not writable here")
         return
     env = {k: v for k, v in os.environ.items() if k != "QPURGE_LOCK_DIR"}
     made = not os.path.exists("/run/qpurge")
     p = inst.qpurge("--sender", "c@lock.example", "--yes", env=env)
-    spool = os.path.realpath(inst.spool)
-    name = spool.strip("/").replace("-", "%2D").replace("/", "-") + ".lock"
-    path = os.path.join("/run/qpurge", name)
+    st = os.stat(inst.spool)
+    path = os.path.join("/run/qpurge", f"queue-{st.st_dev}-{st.st_ino}.lock")
     check(p.returncode == 0 and not (remaining & inst.ids()), "an acting run with the default lock directory")
     check(os.path.isfile(path) and os.stat("/run/qpurge").st_mode & 0o777 == 0o700,
           f"its lock file is {path}, in /run/qpurge (mode 0700)")
@@ -127,6 +169,7 @@ def main():
         lock_dir = os.path.join(inst.root, "locks")
         env = dict(os.environ, QPURGE_LOCK_DIR=lock_dir)
         remaining = concurrent_runs(inst, env, lock_dir)
+        bind_mount(inst, env, lock_dir)
         rate_wall_time(inst, env)
         default_lock_dir(inst, remaining)
     finish()

@@ -24,14 +24,13 @@ and its files aged across the buckets in place (as it_shape does). Then:
 import os
 import shlex
 import stat
-import subprocess
 import sys
 import threading
 import time
 from collections import Counter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import PFSANDBOX, REPO, Instance, QPURGE, check, finish, run, skip_unless_possible  # noqa: E402
+from common import REPO, Instance, QPURGE, check, finish, run, skip_unless_possible  # noqa: E402
 from it_shape import age_files  # noqa: E402
 
 try:
@@ -101,15 +100,15 @@ def check_whole_queue(inst, out, messages):
     p = inst.qpurge("--shape", "--all", "--format", "prometheus", "--top", "1000", "--output", out)
     check(p.returncode == 0 and p.stdout == "", f"--output: exit 0, nothing on stdout ({p.returncode}, {p.stderr[:300]})")
     text = open(out).read()
-    check("old_metric" not in text and "# TYPE qpurge_queue_messages gauge" in text, "the old file was replaced")
+    check("old_metric" not in text and "# TYPE qpurge_queue_recipients gauge" in text, "the old file was replaced")
     check(stat.S_IMODE(os.stat(out).st_mode) == 0o644, "the file is world-readable (0644) for node_exporter")
     left = [n for n in os.listdir(os.path.dirname(out)) if n != os.path.basename(out)]
     check(left == [], f"no temporary file left beside it ({left})")
     m = parse(text)
     total, by_domain, oldest = expected(messages)
     now = time.time()
-    got_total = per(m, "qpurge_queue_messages_total", ["queue"])
-    got_domain = per(m, "qpurge_queue_messages", ["queue", "domain"])
+    got_total = per(m, "qpurge_queue_messages", ["queue"])
+    got_domain = per(m, "qpurge_queue_recipients", ["queue", "domain"])
     for q in QUEUES:
         check(got_total[(q,)] == total[q], f"{q}: {int(got_total[(q,)])} messages, postqueue -j lists {total[q]}")
         want = sum(v for (qq, _), v in by_domain.items() if qq == q)
@@ -121,7 +120,7 @@ def check_whole_queue(inst, out, messages):
         check(per(m, "qpurge_scan_unreadable_files", ["queue"])[(q,)] == 0, f"{q}: no unreadable file")
     check(dict(got_domain) == {k: float(v) for k, v in by_domain.items()},
           f"recipients per queue and domain equal postqueue -j's ({len(by_domain)} pairs)")
-    ages = {labels["age"] for labels, _ in m["qpurge_queue_messages"]}
+    ages = {labels["age"] for labels, _ in m["qpurge_queue_recipients"]}
     check("+Inf" in ages and "5" in ages and ages <= {"5", "10", "20", "40", "80", "160", "320", "640", "1280", "+Inf"},
           f"age labels are the table's upper bounds, +Inf for the last ({sorted(ages)})")
 
@@ -134,7 +133,7 @@ def check_top(inst, out, messages):
     ranked = sorted(per_domain.items(), key=lambda kv: (-kv[1], kv[0]))
     inst.qpurge("--shape", "--all", "--format", "prometheus", "--top", "3", "--output", out)
     m = parse(open(out).read())
-    got = per(m, "qpurge_queue_messages", ["domain"])
+    got = per(m, "qpurge_queue_recipients", ["domain"])
     kept = {d for (d,) in got} - {"other"}
     check(kept == {d for d, _ in ranked[:3]}, f"--top 3 keeps {sorted(kept)}, the biggest by postqueue -j")
     check(got[("other",)] == sum(v for _, v in ranked[3:]),
@@ -146,18 +145,18 @@ def check_selections(inst, out, messages):
     inst.qpurge("--shape", "sender", "--all", "--format", "prometheus", "--top", "1000", "--output", out)
     m = parse(open(out).read())
     _, by_sender, _ = expected(messages, senders=True)
-    check(dict(per(m, "qpurge_queue_messages", ["queue", "domain"])) == {k: float(v) for k, v in by_sender.items()},
+    check(dict(per(m, "qpurge_queue_sender_messages", ["queue", "domain"])) == {k: float(v) for k, v in by_sender.items()},
           "--shape sender: messages per queue and sender domain equal postqueue -j's")
     p = inst.qpurge("--shape", "--all", "--queue", "hold", "--format", "prometheus")
     m = parse(p.stdout)
-    check({labels["queue"] for labels, _ in m["qpurge_queue_messages_total"]} == {"hold"},
+    check({labels["queue"] for labels, _ in m["qpurge_queue_messages"]} == {"hold"},
           "--queue hold: only the hold queue, on standard output without --output")
     _, by_domain, _ = expected(messages)
     domain = sorted(d for (q, d) in by_domain if q == "deferred")[0]
     want = Counter(m["queue_name"] for m in messages
                    if any(domain_of(r["address"]) == domain for r in m["recipients"]))
     p = inst.qpurge("--shape", "--recipient-domain", domain, "--mixed", "include", "--format", "prometheus")
-    got = per(parse(p.stdout), "qpurge_queue_messages_total", ["queue"])
+    got = per(parse(p.stdout), "qpurge_queue_messages", ["queue"])
     check(all(got[(q,)] == want[q] for q in QUEUES),
           f"--recipient-domain {domain}: the selection only ({dict(want)})")
 
@@ -213,7 +212,7 @@ def check_service_command(inst, out):
     check(argv[0] == "/usr/sbin/qpurge", f"the service runs /usr/sbin/qpurge ({argv[0]})")
     argv = [QPURGE, "-c", inst.conf] + [out if a.endswith("/qpurge.prom") else a for a in argv[1:]]
     p = run(argv, check_rc=False)
-    check(p.returncode == 0 and p.stderr == "" and "qpurge_queue_messages_total" in open(out).read(),
+    check(p.returncode == 0 and p.stderr == "" and "qpurge_queue_messages" in open(out).read(),
           f"the service's command line writes the metrics quietly ({p.returncode}, {p.stderr[:200]})")
 
 
@@ -221,7 +220,7 @@ def main():
     skip_unless_possible()
     with Instance("metrics") as inst:
         inst.fill(int(os.environ.get("QPURGE_IT_METRICS_COUNT", "400")), seed=15)
-        subprocess.run([PFSANDBOX, "stop", inst.root], capture_output=True)
+        inst.stop()
         aged = age_files(inst.spool, int(time.time()))
         check(aged > 50, f"{aged} files aged across the buckets")
         messages = inst.postqueue()

@@ -52,7 +52,7 @@ def main():
     if not shutil.which("swaks"):
         print("SKIP: swaks not installed")
         sys.exit(77)
-    with Instance("selectors", "--smtpd-port", PORT) as inst:
+    with Instance("selectors", smtpd_port=PORT) as inst:
         # Reasons: mail for slow.example is deferred with a reason of our own.
         conf = inst.conf
         with open(os.path.join(conf, "transport"), "w") as f:
@@ -129,7 +129,7 @@ def main():
         time.sleep(1)
         inst.settle()
         before = inst.ids()
-        p = inst.qpurge("--apply-plan", plan, "--format", "json")
+        p = inst.qpurge("--apply-plan", plan, "--yes", "--format", "json")
         results = {json.loads(l)["queue_id"]: json.loads(l) for l in p.stdout.splitlines()}
         check(all(results[i]["result"] == "done" for i in batch[2:]), "--apply-plan removes the planned messages still there")
         check(results[batch[0]]["result"] == "not_found" and results[batch[1]]["result"] == "not_found",
@@ -137,12 +137,13 @@ def main():
         check(before - inst.ids() == set(batch[2:]), "--apply-plan removed exactly those")
         check(p.returncode == 3, f"--apply-plan with vanished messages exits 3 (got {p.returncode})")
         with open(plan) as f:
-            doc = json.load(f)
+            lines = f.read().splitlines()  # JSON Lines: the header, then one message a line
+        doc = json.loads(lines[0])
         doc["host"] = "another-host"
         other = os.path.join(inst.root, "other.json")
         with open(other, "w") as f:
-            json.dump(doc, f)
-        p = inst.qpurge("--apply-plan", other)
+            f.write("\n".join([json.dumps(doc)] + lines[1:]) + "\n")
+        p = inst.qpurge("--apply-plan", other, "--yes")
         check(p.returncode == 2 and "host" in p.stderr, "a plan from another host is refused")
 
         # --via-hold with one message changed between the phases.

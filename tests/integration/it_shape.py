@@ -17,12 +17,11 @@ must be counted in qpurge's note.
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import PFSANDBOX, Instance, QPURGE, check, finish, run, skip_unless_possible  # noqa: E402
+from common import Instance, QPURGE, check, finish, run, skip_unless_possible  # noqa: E402
 
 AGES_MIN = [1, 2.5, 7, 15, 30, 60, 120, 240, 480, 960, 2000, 5000, 20000]
 
@@ -89,9 +88,9 @@ def main():
     if not os.access("/usr/sbin/qshape", os.X_OK):
         print("SKIP: no qshape")
         sys.exit(77)
-    with Instance("shape", "--milter") as inst:
+    with Instance("shape", milter=True) as inst:
         inst.fill(int(os.environ.get("QPURGE_IT_SHAPE_COUNT", "600")), seed=5)
-        subprocess.run([PFSANDBOX, "stop", inst.root], capture_output=True)
+        inst.stop()
         now = int(time.time())
         aged = age_files(inst.spool, now)
         check(aged > 100, f"{aged} files aged across the buckets")

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "qpurge/process.h"
+#include "qpurge/postfix/process.h"
 
 namespace qpurge::testing {
 

@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-#include "qpurge/record.h"
+#include "qpurge/spool/record.h"
 
 namespace qpurge {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "qpurge/process.h"
+#include "qpurge/postfix/process.h"
 
 namespace qpurge::testing {
 
@@ -24,7 +24,9 @@ class ScriptedRunner : public CommandRunner {
  public:
   std::vector<std::string> existing;
   std::vector<Call> calls;
-  bool die_after_first = false;  // killed after the first ID it removes
+  bool die_after_first = false;      // killed after the first ID it removes
+  bool die_silently = false;         // removes every ID it is given, says nothing, then is killed
+  std::vector<std::string> removed;  // the IDs it removed
   bool cannot_start = false;
   int exit_status = 0;
   int total_offset = 0;                // added to the true total: a lying "Deleted: N" line
@@ -48,6 +50,8 @@ class ScriptedRunner : public CommandRunner {
       std::string id(input.substr(pos, nl - pos));
       pos = nl + 1;
       if (std::find(existing.begin(), existing.end(), id) != existing.end()) {
+        removed.push_back(id);
+        if (die_silently) continue;
         r.err += prefix + id + ": " + std::string(act->per_id) + "\n";
         ++n;
         if (die_after_first) {
@@ -55,6 +59,10 @@ class ScriptedRunner : public CommandRunner {
           return r;
         }
       }
+    }
+    if (die_silently) {
+      r.signal = 9;
+      return r;
     }
     r.err += extra;
     n += total_offset;

@@ -12,7 +12,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
+#include "qpurge/spool/queue_file.h"
+#include "support/files.h"
 #include "support/queue_writer.h"
 
 namespace qpurge::testing {
@@ -60,6 +63,20 @@ inline SyntheticMessage message(const std::string& sender, std::vector<std::stri
   m.header_lines = {"Subject: test", "From: " + (sender.empty() ? std::string("MAILER-DAEMON") : sender)};
   m.body_lines = {"body"};
   return m;
+}
+
+// The pending recipients of the queue file at `path`, in file order;
+// {"(none)"} when there is no file, {"(unparsable)"} when it does not parse.
+inline std::vector<std::string> pending_recipients(const std::string& path) {
+  std::string data = slurp(path), error;
+  if (data.empty()) return {"(none)"};
+  Message msg;
+  MemorySource src(data);
+  RecordReader reader;
+  if (!parse_queue_file(src, reader, msg, error)) return {"(unparsable)"};
+  std::vector<std::string> out;
+  for (const Recipient& r : msg.recipients) out.emplace_back(msg.str(r.address));
+  return out;
 }
 
 }  // namespace qpurge::testing

@@ -1,5 +1,0 @@
-// SPDX-License-Identifier: MIT
-// main.cc - qpurge entry point; everything is in cli.cc.
-#include "qpurge/cli.h"
-
-int main(int argc, char** argv) { return qpurge::run_cli(argc, argv); }
