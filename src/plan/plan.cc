@@ -148,10 +148,22 @@ namespace {
 
 // --mixed cancel: a message planned whole is still wholly selected; one
 // planned mixed still is, with the same recipients matched at the same
-// offsets.
+// offsets, and is not in the active queue.
+//
+// A file in active/ is the queue manager's: qmgr_message_alloc() read its
+// recipients into memory, and the delivery agents qmgr starts later open it
+// by its active/ path (deliver_request_get() in deliver_request.c). Holding
+// it there pulls the file out from under that in-core copy: a request for it
+// finds no file ("open active ID: No such file or directory"), and once it is
+// released and fed into active again, two in-core copies of one message
+// share one file, and the stale one's verdict (defer, or "all done": remove)
+// lands on the live one; a kept recipient's mail was lost that way
+// (tests/integration/it_cancel_live.py). No lock tells it: qmgr holds none
+// while it waits for an agent. Such a message is left alone.
 Verification same_cancel(const PlanEntry& entry, const Message& msg, const Verdict& v) {
   auto changed = [](std::string why) { return Verification{Verification::kChanged, std::move(why)}; };
   if (!entry.cancel) return v.kind == VerdictKind::kMixed ? changed("now mixed") : Verification{};
+  if (entry.queue == "active") return changed("in the active queue: the queue manager is delivering it");
   if (v.kind != VerdictKind::kMixed) return changed("every pending recipient matches now");
   if (msg.recipients.size() != entry.recipients.size()) return changed("its pending recipients changed");
   for (std::size_t i = 0; i < msg.recipients.size(); ++i) {

@@ -202,12 +202,15 @@ def cancel_with_kills(inst, kills):
     check(hits >= 2, f"--mixed cancel: the kills landed while qpurge was acting ({hits})")
     # A message qmgr is delivering (its file locked) is left alone, exit 3, as
     # an operator would see; the next run takes it.
-    for _ in range(3):
+    busy = ("being delivered", "the queue manager is delivering it")
+    for attempt in range(10):
         p = subprocess.run(qpurge_cmd(inst, *cmd), capture_output=True, text=True)
         STDERR.append(p.stderr)
-        if p.returncode != 3 or "being delivered" not in p.stderr:
+        said = p.stdout + p.stderr
+        if p.returncode != 3 or not any(b in said for b in busy):
             break
-        time.sleep(1)
+        print(f"--mixed cancel: try {attempt + 1} found a message qmgr was delivering, exit 3; again")
+        time.sleep(3)
     check(p.returncode in (0, 1), f"--mixed cancel: the same command, run again, finishes (exit {p.returncode}: "
           f"{p.stderr.strip()[-400:]})")
     check(sum("did not finish" in e for e in STDERR) >= 1, "--mixed cancel: the run after a kill says so")

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 
 #include "qpurge/plan/plan_file.h"
 #include "qpurge/select/content_match.h"
@@ -199,6 +200,30 @@ TEST(PlanTest, ReverifyNoticesEveryChange) {
   v = reverify(rereader, spool.root(), e, m, PlanOptions{});
   EXPECT_EQ(v.kind, Verification::kChanged);
   EXPECT_EQ(v.why, "no longer matches");
+}
+
+// --mixed cancel never takes a mixed message from the active queue, whose
+// file the queue manager has in memory (same_cancel in plan.cc); the same
+// message in deferred is taken, and so is a whole match in active (deleted
+// as without --mixed cancel).
+TEST(PlanTest, ReverifyLeavesAMixedMessageInTheActiveQueueToTheQueueManager) {
+  TestSpool spool;
+  QueueFileRereader rereader(spool.root());
+  spool.put_message("active", "10278A74127", message("a@x.example", {"r@example.com", "k@other.test"}));
+  spool.put_message("deferred", "20278A74127", message("a@x.example", {"r@example.com", "k@other.test"}));
+  spool.put_message("active", "30278A74127", message("a@x.example", {"r@example.com"}));
+  PlanOptions opt;
+  opt.mixed = MixedPolicy::kCancel;
+  Matcher m = domain_matcher("example.com");
+  Planned p;
+  plan(spool, m, opt, p);
+  ASSERT_EQ(p.sink.entries.size(), 3u);
+  std::map<std::string, Verification> v;
+  for (const PlanEntry& e : p.sink.entries) v[e.id] = reverify(rereader, spool.root(), e, m, opt);
+  EXPECT_EQ(v["10278A74127"].kind, Verification::kChanged);
+  EXPECT_EQ(v["10278A74127"].why, "in the active queue: the queue manager is delivering it");
+  EXPECT_EQ(v["20278A74127"].kind, Verification::kSame) << v["20278A74127"].why;
+  EXPECT_EQ(v["30278A74127"].kind, Verification::kSame) << v["30278A74127"].why;
 }
 
 TEST(PlanFileTest, RoundTripsExactBytes) {
