@@ -78,13 +78,17 @@ std::vector<PlanRecipient> recipients_to_cancel(const PlanEntry& e) {
   return out;
 }
 
-CrossOffResult cross_off_held(const std::string& queue_directory, const PlanEntry& held) {
+CrossOffResult cross_off_held(const std::string& queue_directory, const PlanEntry& held, const ArchiveHeld& archive) {
   const std::string path = queue_directory + "/" + held.path();
   Fd fd;
   CrossOffResult v = open_and_verify(path, held, fd);
   if (v.kind != CrossOffResult::kCrossed) return v;
   const std::vector<PlanRecipient> cancel = recipients_to_cancel(held);
   if (cancel.empty() || cancel.size() == held.recipients.size()) return changed("not a mixed message");
+  if (archive) {
+    std::string why = archive(held, cancel);
+    if (!why.empty()) return CrossOffResult{CrossOffResult::kNotArchived, std::move(why), 0};
+  }
   std::set<std::uint64_t> offsets;
   for (const PlanRecipient& r : cancel) {
     std::string error;
@@ -123,6 +127,7 @@ struct CancelRun {
 
   void hold(CommandRunner& runner, const std::vector<PlanEntry>& plan);
   void cross_one(const PlanEntry& h);
+  void take(const PlanEntry& h, bool ours, const CrossOffResult& x, IdResult& r);
   void release(CommandRunner& runner);
 };
 
@@ -172,7 +177,13 @@ void CancelRun::cross_one(const PlanEntry& h) {
     if (ours) to_release.push_back(h);
     return;
   }
-  CrossOffResult x = job.cross_off ? job.cross_off(h) : cross_off_held(job.queue_directory, h);
+  const CrossOffResult x = job.cross_off ? job.cross_off(h) : cross_off_held(job.queue_directory, h, job.archive);
+  take(h, ours, x, r);
+  if (job.settled) job.settled(r);
+  if (x.kind == CrossOffResult::kCrossed && job.after_cross) job.after_cross(h);
+}
+
+void CancelRun::take(const PlanEntry& h, bool ours, const CrossOffResult& x, IdResult& r) {
   if (x.kind == CrossOffResult::kFailed) {
     r.outcome = IdOutcome::kFailed;
     r.detail = x.detail + "; left on hold";
@@ -182,16 +193,21 @@ void CancelRun::cross_one(const PlanEntry& h) {
     return;
   }
   if (ours) to_release.push_back(h);
+  const char* unchanged = ours ? "; released unchanged" : "; left on hold unchanged";
   if (x.kind == CrossOffResult::kChanged) {
     r.outcome = IdOutcome::kChanged;
-    r.detail = x.detail + (ours ? "; released unchanged" : "; left on hold unchanged");
+    r.detail = x.detail + unchanged;
+    return;
+  }
+  if (x.kind == CrossOffResult::kNotArchived) {
+    r.outcome = IdOutcome::kNotArchived;
+    r.detail = "not canceled: its copy could not be made: " + x.detail + unchanged;
     return;
   }
   const std::vector<PlanRecipient> cancel = recipients_to_cancel(h);
   r.outcome = IdOutcome::kDone;
   r.detail = "canceled " + names(cancel);
   rep.canceled_recipients += cancel.size();
-  if (job.after_cross) job.after_cross(h);
 }
 
 void CancelRun::release(CommandRunner& runner) {

@@ -350,8 +350,6 @@ void check_cancel(const Args& args, const RunConfig& c) {
   if (c.exec.action != Action::kDelete)
     throw UsageError("--mixed cancel cancels the matching recipients of a delete; it takes no other --action (it was " +
                      std::string(action_info(c.exec.action).name) + ")");
-  if (args.archive)
-    throw UsageError("--mixed cancel does not go with --archive yet: a canceled recipient could not be restored");
 }
 
 std::shared_ptr<const Matcher> build_matcher(const std::vector<PlanCriterion>& criteria, bool regex,

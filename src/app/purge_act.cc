@@ -188,9 +188,28 @@ void Purge::State::cancel(ExecReport& rep, const StepHooks& hooks, QueueFileRere
   job.progress = [this](std::size_t h, std::size_t d, std::size_t total, std::string_view what) {
     p.purge_progress(h, d, total, what, c.exec.rate);
   };
+  if (archive) archive_cancels(job);
   canceled = cancel_recipients(runner, job, to_cancel);
   rep.warnings.insert(rep.warnings.end(), canceled.warnings.begin(), canceled.warnings.end());
   rep.interrupted |= canceled.interrupted;
+}
+
+// --archive with --mixed cancel: the original is copied and synced while it
+// is locked in hold, before its recipients are crossed off, and its outcome
+// goes into the manifest as soon as the cross-off is over (archive/writer.h).
+void Purge::State::archive_cancels(CancelJob& job) {
+  ArchiveWriter* w = archive.get();
+  const std::string dir = queue_dir;
+  job.archive = [w, dir](const PlanEntry& held, const std::vector<PlanRecipient>& cancel) {
+    std::string error;
+    return w->store(dir, held, error, &cancel) ? std::string() : error;
+  };
+  job.settled = [this, w](const IdResult& r) {
+    std::string error;
+    if (!w->settle({r}, error))
+      p.warning("the outcome of a cancel could not be recorded in the archive: " + error +
+                "; the next qpurge run on this instance settles it from the queue file");
+  };
 }
 
 // What the cancel did: a line per message, one audit record per message
@@ -214,7 +233,8 @@ void Purge::State::report_cancel(AuditSink& audit, std::string& result) {
   std::size_t changed = 0, not_done = 0;
   for (const IdResult& r : canceled.results) {
     changed += r.outcome == IdOutcome::kChanged || r.outcome == IdOutcome::kNotFound;
-    not_done += r.outcome == IdOutcome::kFailed || r.outcome == IdOutcome::kNotAttempted;
+    not_done += r.outcome == IdOutcome::kFailed || r.outcome == IdOutcome::kNotAttempted ||
+                r.outcome == IdOutcome::kNotArchived;
   }
   result += "; canceled ";
   result += std::to_string(canceled.canceled_recipients);

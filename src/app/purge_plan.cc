@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 // purge_plan.cc - the engine's plan: scan, select, and what a run that only
 // shows does (a dry run, a shape, a saved plan); see purge_state.h.
+#include <algorithm>
 #include <unordered_map>
 
 #include "purge_state.h"
+#include "qpurge/app/consent.h"
 #include "qpurge/plan/plan_file.h"
 #include "qpurge/report/output.h"
 #include "qpurge/util/posix_io.h"
@@ -161,6 +163,18 @@ void Purge::State::publish_shape() {
 }
 
 // The run ends after planning: a saved plan, a shape, a dry run, or nothing to do.
+// What --archive would keep, as a dry run shows it: every message is copied
+// before it is deleted, and the original of a mixed one before its
+// recipients are canceled (act/cancel.h, step 3a).
+std::string Purge::State::archive_preview(std::size_t selected) const {
+  const std::size_t mixed = static_cast<std::size_t>(counts.mixed_canceled);
+  std::string s = "dry run: --archive " + c.archive.dir + " would keep " + count_of(selected, "message");
+  if (c.plan.mixed == MixedPolicy::kCancel && mixed > 0)
+    s += " (" + std::to_string(selected - std::min(mixed, selected)) + " before they are deleted, the originals of " +
+         std::to_string(mixed) + " mixed before their recipients are canceled)";
+  return s;
+}
+
 std::optional<Outcome> Purge::State::show(PlanCollector& sink) {
   const std::size_t selected = keeps_entries() ? entries.size() : counts.selected;
   const Outcome::Kind shown = partial         ? Outcome::Kind::kPartial
@@ -185,6 +199,7 @@ std::optional<Outcome> Purge::State::show(PlanCollector& sink) {
   if (c.dry_run) {
     for (const auto& e : entries) p.entry(e);  // a plan file's messages
     p.summary("dry run: " + summary);
+    if (!c.archive.dir.empty()) p.summary(archive_preview(selected));
     std::string view = sink.view.render(popt.now);
     for (std::size_t nl; (nl = view.find('\n')) != std::string::npos; view.erase(0, nl + 1))
       p.summary(view.substr(0, nl));

@@ -76,6 +76,7 @@ struct Purge::State {
   void show_saved_plan(PlanCollector& sink);
   void publish_shape();
   void open_archive();
+  std::string archive_preview(std::size_t selected) const;
   Consent confirm();
   AuditContext audit_at() const;
   AuditAction audit_action() const;
@@ -84,6 +85,7 @@ struct Purge::State {
   void end_journal(const ViaHoldReport& held);
   ExecReport execute(ViaHoldReport& held);
   void cancel(ExecReport& rep, const StepHooks& hooks, QueueFileRereader& rereader);
+  void archive_cancels(CancelJob& job);
   void report_cancel(AuditSink& audit, std::string& result);
   void report(const ExecReport& rep, const ViaHoldReport& held);
   bool record_result(AuditSink& audit, const ExecReport& rep, const std::string& result);

@@ -73,6 +73,39 @@ void parse_header(const json& j, ArchiveHeader& h) {
   h.argv = string_array(j, "argv", false);
 }
 
+ArchivedRecipient parse_recipient(const json& r) {
+  if (!r.is_object()) throw BadField("a recipient is not an object");
+  ArchivedRecipient ar;
+  ar.address = exact_string(r, "address");
+  if (r.contains("original_recipient") && !r.at("original_recipient").is_null()) {
+    ar.original = get_string(r, "original_recipient");
+    ar.has_original = true;
+  }
+  if (r.contains("offset")) {
+    ar.offset = get_uint(r, "offset");
+    ar.has_offset = true;
+  }
+  return ar;
+}
+
+std::vector<ArchivedRecipient> parse_recipients(const json& j, const char* name) {
+  const json& rcpts = field(j, name);
+  if (!rcpts.is_array()) throw BadField("\"" + std::string(name) + "\" is not an array");
+  std::vector<ArchivedRecipient> out;
+  for (const json& r : rcpts) out.push_back(parse_recipient(r));
+  return out;
+}
+
+// A cancel message's "canceled" recipients, each with its offset.
+void parse_cancel(const json& j, ArchivedMessage& m) {
+  m.cancel = j.contains("cancel") && get_bool(j, "cancel");
+  if (!m.cancel) return;
+  m.canceled = parse_recipients(j, "canceled");
+  if (m.canceled.empty()) throw BadField("a \"cancel\" message with no \"canceled\" recipient");
+  for (const ArchivedRecipient& r : m.canceled)
+    if (!r.has_offset) throw BadField("a canceled recipient without its \"offset\"");
+}
+
 ArchivedMessage parse_message(const json& j, int line) {
   ArchivedMessage m;
   m.line = line;
@@ -82,18 +115,7 @@ ArchivedMessage parse_message(const json& j, int line) {
   m.inode = get_uint(j, "inode");
   m.arrival_time = get_int(j, "arrival_time");
   m.sender = exact_string(j, "sender");
-  const json& rcpts = field(j, "recipients");
-  if (!rcpts.is_array()) throw BadField("\"recipients\" is not an array");
-  for (const json& r : rcpts) {
-    if (!r.is_object()) throw BadField("a recipient is not an object");
-    ArchivedRecipient ar;
-    ar.address = exact_string(r, "address");
-    if (r.contains("original_recipient") && !r.at("original_recipient").is_null()) {
-      ar.original = get_string(r, "original_recipient");
-      ar.has_original = true;
-    }
-    m.recipients.push_back(std::move(ar));
-  }
+  m.recipients = parse_recipients(j, "recipients");
   m.message_size = get_int(j, "message_size");
   m.file_size = get_uint(j, "file_size");
   m.mode = mode_from_digits(get_int(j, "mode"));
@@ -101,6 +123,7 @@ ArchivedMessage parse_message(const json& j, int line) {
   m.sha256 = ascii_lower(get_string(j, "sha256"));
   if (m.sha256.size() != 64 || m.sha256.find_first_not_of("0123456789abcdef") != std::string::npos)
     throw BadField("bad \"sha256\"");
+  parse_cancel(j, m);
   return m;
 }
 
@@ -172,6 +195,17 @@ void read_record(std::string_view line, int n, ArchiveManifest& out, std::map<st
   apply_later_record(kind, j, out.messages[it->second]);
 }
 
+void write_recipients(JsonWriter& w, const char* name, const std::vector<ArchivedRecipient>& rs) {
+  w.key(name).begin_array();
+  for (const ArchivedRecipient& r : rs) {
+    w.begin_object().field("address", text_escaped(r.address)).field("address_hex", to_hex(r.address));
+    if (r.has_original) w.field("original_recipient", text_escaped(r.original));
+    if (r.has_offset) w.field("offset", r.offset);
+    w.end_object();
+  }
+  w.end_array();
+}
+
 }  // namespace
 
 std::string run_directory_name(const ArchiveHeader& header) {
@@ -219,16 +253,15 @@ std::string message_record(const ArchivedMessage& m) {
   w.field("queue_id", m.queue_id);
   w.field("inode", m.inode).field("arrival_time", m.arrival_time);
   w.field("sender", text_escaped(m.sender)).field("sender_hex", to_hex(m.sender));
-  w.key("recipients").begin_array();
-  for (const ArchivedRecipient& r : m.recipients) {
-    w.begin_object().field("address", text_escaped(r.address)).field("address_hex", to_hex(r.address));
-    if (r.has_original) w.field("original_recipient", text_escaped(r.original));
-    w.end_object();
-  }
-  w.end_array();
+  write_recipients(w, "recipients", m.recipients);
   w.field("message_size", m.message_size).field("file_size", m.file_size).field("file", m.file);
   w.field("mode", mode_digits(m.mode)).field_strings("logs", m.logs);
-  w.field("sha256", m.sha256).end_object();
+  w.field("sha256", m.sha256);
+  if (m.cancel) {
+    w.field("cancel", true);
+    write_recipients(w, "canceled", m.canceled);
+  }
+  w.end_object();
   return line + "\n";
 }
 

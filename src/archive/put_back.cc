@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 
+#include "qpurge/archive/cancel_copy.h"
 #include "qpurge/postfix/postconf.h"
 #include "qpurge/spool/defer_log.h"
 #include "qpurge/spool/queue_id.h"
@@ -73,16 +74,16 @@ std::string describe(const CommandResult& r) {
 }
 
 // Whether the file at `path` is a copy a restore began and did not finish:
-// still 0600, holding the first bytes (or all) of the archived copy at
-// `archived`.
+// still 0600, holding the first bytes (or all) of what a restore writes
+// from the archived copy at `archived` (cancel_copy.h's restore_bytes()).
 bool our_unfinished_copy(const std::string& path, const std::string& archived, const ArchivedMessage& m) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || complete(st.st_mode) ||
       static_cast<std::uint64_t>(st.st_size) > m.file_size)
     return false;
-  std::string there, copy, error;
+  std::string there, copy, bytes, error;
   return read_whole(path, m.file_size, there, error) && read_whole(archived, m.file_size, copy, error) &&
-         copy.compare(0, there.size(), there) == 0;
+         restore_bytes(m, std::move(copy), bytes, error) && bytes.compare(0, there.size(), there) == 0;
 }
 
 }  // namespace
@@ -132,7 +133,10 @@ void PutBack::recover(ArchiveManifest& manifest, std::vector<RestoredMessage>& r
         ::unlink(it->second.path.c_str());
     } else if (it != index.end() || m.queued) {
       lines.push_back(report.size());
-      report.push_back(RestoredMessage{m.queue_id, "", "", "restored", "by an earlier restore that was interrupted"});
+      std::vector<std::string> canceled;
+      for (const ArchivedRecipient& c : m.canceled) canceled.push_back(c.address);
+      report.push_back(RestoredMessage{m.queue_id, "", "", "restored", "by an earlier restore that was interrupted",
+                                       std::move(canceled)});
       Written w;
       w.message = &m;
       w.path = it != index.end() ? it->second.path : m.restoring_path;
@@ -151,7 +155,7 @@ bool PutBack::create(PutBackItem& item, Written& w) {
   w.message = item.message;
   w.archived = item.archived;
   w.report = item.report;
-  w.path = path_for(item.message->queue_id);
+  w.path = path_for(item.name.empty() ? item.message->queue_id : item.name);
   const std::string dir = parent_directory(w.path);
   if (dir != t_.queue_dir + "/" + t_.target && ::mkdir(dir.c_str(), 0700) == 0 &&
       ::chown(dir.c_str(), t_.uid, t_.gid) != 0) {
@@ -192,7 +196,8 @@ void PutBack::put(std::vector<PutBackItem>& items) {
   };
   std::string records, error;
   for (const PutBackItem& item : items)
-    records += restoring_record(item.message->queue_id, path_for(item.message->queue_id));
+    records +=
+        restoring_record(item.message->queue_id, path_for(item.name.empty() ? item.message->queue_id : item.name));
   if (!append(records, error)) {
     for (PutBackItem& item : items) item.report->outcome = "failed", item.report->detail = error;
     return;

@@ -14,8 +14,10 @@
 #include <ctime>
 #include <map>
 #include <memory>
+#include <set>
 #include <stdexcept>
 
+#include "qpurge/archive/cancel_copy.h"
 #include "qpurge/archive/manifest.h"
 #include "qpurge/archive/run_reader.h"
 #include "qpurge/postfix/postconf.h"
@@ -40,20 +42,6 @@ constexpr std::size_t kMaxArchivedFile = std::size_t{1} << 31;
 
 bool is_target(const std::string& q) { return q == "hold" || q == "deferred" || q == "incoming"; }
 
-// A file with this name in any message queue (flat or hashed as Postfix's
-// dir_forest hashes it).
-std::string existing_copy(const std::string& queue_dir, const std::string& id) {
-  struct stat st;
-  for (std::string_view q : kMessageQueues) {
-    for (int depth : {0, 1, 2}) {
-      const std::string rel = defer_log_path(id, depth);  // "defer/H/ID": the hash, whatever the queue
-      const std::string path = queue_dir + "/" + std::string(q) + rel.substr(rel.find('/'));
-      if (::lstat(path.c_str(), &st) == 0) return path;
-    }
-  }
-  return {};
-}
-
 // The owner Postfix gives queue files: the owner of the queue's directory
 // (mail_owner) and that user's group.
 void queue_owner(const struct stat& dir, uid_t& uid, gid_t& gid) {
@@ -75,9 +63,11 @@ bool stop(RestoredMessage& r, const char* outcome, std::string detail) {
 // An archived queue file, read once (for selection or for restoring).
 struct ArchivedCopy {
   std::string path;
-  std::string data;
+  std::string data;  // for a cancel message, the copy made for the canceled recipients (cancel_copy.h)
   struct stat st {};
   bool read = false;
+  bool checked = false;  // its SHA-256 checked already (before a cancel copy was made from it)
+  std::string name;      // the name it is written under in the queue ("" = its old ID)
 };
 
 // One restore_from_archive(): its steps, and the state they share. The manifest stays
@@ -96,7 +86,7 @@ class Restorer {
   bool check_target();
   void restore_message(const ArchivedMessage& m);
   Selection select(const ArchivedMessage& m, ArchivedCopy& copy, RestoredMessage& r);
-  bool name_free(const ArchivedMessage& m, RestoredMessage& r) const;
+  bool name_free(const ArchivedMessage& m, ArchivedCopy& copy, RestoredMessage& r);
   void put_back(const ArchivedMessage& m, ArchivedCopy& copy, RestoredMessage& r);
   void settle_handed();
   PutBack put_back_engine();
@@ -110,6 +100,7 @@ class Restorer {
   gid_t gid_ = 0;
   std::int64_t now_ = 0;
   std::vector<std::pair<std::size_t, PutBackItem>> to_put_;  // report line, item
+  std::set<std::string> names_;                              // given to canceled-recipient copies
   Message msg_;
   RecordReader reader_;
   Evaluation evaluation_;
@@ -178,6 +169,18 @@ bool named_safely(const ArchivedMessage& m, const ArchivedCopy& copy, RestoredMe
   return stop(r, "failed", copy.path + ": not a queue ID: " + text_escaped(m.queue_id));
 }
 
+// The copy must be what was archived: its SHA-256 and size as the manifest says.
+bool verified(const ArchivedMessage& m, const ArchivedCopy& copy, RestoredMessage& r) {
+  if (copy.checked) return true;
+  std::string sum;
+  if (!sha256_hex(copy.data, sum)) return stop(r, "failed", copy.path + ": SHA-256 could not be computed");
+  if (sum != m.sha256 || copy.data.size() != m.file_size)
+    return stop(r, "checksum_mismatch",
+                copy.path + ": sha256 " + sum + " (" + std::to_string(copy.data.size()) +
+                    " bytes), the manifest says " + m.sha256 + " (" + std::to_string(m.file_size) + " bytes)");
+  return true;
+}
+
 // The copy, read as every file of the run is (run_reader.h).
 bool read_copy(const RunReader& run, const ArchivedMessage& m, ArchivedCopy& copy, RestoredMessage& r) {
   if (copy.read) return true;
@@ -186,6 +189,13 @@ bool read_copy(const RunReader& run, const ArchivedMessage& m, ArchivedCopy& cop
   if (!run.read(m.file, kMaxArchivedFile, copy.data, copy.st, false, absent, read_error))
     return stop(r, "failed", read_error);
   copy.read = true;
+  if (!m.cancel) return true;
+  // Judged and put back as the copy for the canceled recipients only.
+  if (!verified(m, copy, r)) return false;
+  copy.checked = true;
+  std::string why;
+  if (!canceled_recipients_copy(m, copy.data, why))
+    return stop(r, "failed", copy.path + ": cannot make the copy for the canceled recipients: " + why);
   return true;
 }
 
@@ -239,20 +249,10 @@ bool restorable(const ArchivedMessage& m, RestoredMessage& r) {
   return true;
 }
 
-// The copy must be what was archived: its SHA-256 and size as the manifest says.
-bool verified(const ArchivedMessage& m, const ArchivedCopy& copy, RestoredMessage& r) {
-  std::string sum;
-  if (!sha256_hex(copy.data, sum)) return stop(r, "failed", copy.path + ": SHA-256 could not be computed");
-  if (sum != m.sha256 || copy.data.size() != m.file_size)
-    return stop(r, "checksum_mismatch",
-                copy.path + ": sha256 " + sum + " (" + std::to_string(copy.data.size()) +
-                    " bytes), the manifest says " + m.sha256 + " (" + std::to_string(m.file_size) + " bytes)");
-  return true;
-}
-
 void Restorer::restore_message(const ArchivedMessage& m) {
   RestoredMessage r;
   r.old_id = m.queue_id;
+  for (const ArchivedRecipient& c : m.canceled) r.canceled.push_back(c.address);
   ArchivedCopy copy;
   copy.path = options_.run_dir + "/" + m.file;
   if (options_.matcher) {
@@ -265,7 +265,7 @@ void Restorer::restore_message(const ArchivedMessage& m) {
     }
   }
   if (restorable(m, r) && named_safely(m, copy, r) && read_copy(run_, m, copy, r) && verified(m, copy, r) &&
-      written_by_cleanup(copy, r) && name_free(m, r))
+      written_by_cleanup(copy, r) && name_free(m, copy, r))
     put_back(m, copy, r);
   report_.messages.push_back(std::move(r));
 }
@@ -299,8 +299,16 @@ Restorer::Selection Restorer::select(const ArchivedMessage& m, ArchivedCopy& cop
 
 // Queue IDs are unique across the queues: the old name must be free in
 // every one of them, not only in the target.
-bool Restorer::name_free(const ArchivedMessage& m, RestoredMessage& r) const {
-  if (std::string there = existing_copy(options_.queue_dir, m.queue_id); !there.empty())
+// A canceled-recipient copy gets a name of its own: the original ID is the
+// message that kept the other recipients (cancel_copy.h).
+bool Restorer::name_free(const ArchivedMessage& m, ArchivedCopy& copy, RestoredMessage& r) {
+  if (m.cancel) {
+    copy.name = fresh_queue_name(options_.queue_dir, m.queue_id, m.inode, names_);
+    if (copy.name.empty()) return stop(r, "failed", "no free queue file name for the copy of " + m.queue_id);
+    names_.insert(copy.name);
+    return true;
+  }
+  if (std::string there = existing_queue_file(options_.queue_dir, m.queue_id); !there.empty())
     return stop(r, "exists", there + " exists: not overwritten");
   return true;
 }
@@ -308,12 +316,14 @@ bool Restorer::name_free(const ArchivedMessage& m, RestoredMessage& r) const {
 // Queues the copy to be written into the target queue under its old ID (in
 // a dry run, only says where it would go).
 void Restorer::put_back(const ArchivedMessage& m, ArchivedCopy& copy, RestoredMessage& r) {
+  const std::string name = copy.name.empty() ? m.queue_id : copy.name;
   if (options_.dry_run) {
-    stop(r, "would_restore", put_back_engine().path_for(m.queue_id));
+    stop(r, "would_restore", put_back_engine().path_for(name));
     return;
   }
   PutBackItem item;
   item.message = &m;
+  item.name = name;
   item.data = std::move(copy.data);
   item.archived = copy.st;
   to_put_.emplace_back(report_.messages.size(), std::move(item));
@@ -327,6 +337,13 @@ void Restorer::settle_handed() {
   if (!same_directory(run_.manifest().header.queue_directory, options_.queue_dir)) return;
   std::string records;
   for (ArchivedMessage& m : run_.manifest().messages) {
+    if (m.cancel && (!m.has_outcome || m.result == "failed")) {
+      if (settle_cancel(options_.queue_dir, m, m.result, m.result_detail)) {
+        m.has_outcome = true;
+        records += outcome_record(m.queue_id, m.queue_name, m.result, m.result_detail);
+      }
+      continue;
+    }
     if (!m.handed || m.deleted()) continue;
     std::optional<std::string> now = find_message(options_.queue_dir, m.queue_id, m.inode);
     if (!now || !now->empty()) continue;

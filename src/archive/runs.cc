@@ -131,7 +131,8 @@ bool list_archive_runs(const std::string& archive_dir, std::vector<ArchiveRunInf
     info.criteria = m.header.criteria;
     for (const ArchivedMessage& am : m.messages) {
       ++info.messages;
-      info.deleted += am.deleted();
+      info.deleted += am.deleted() && !am.cancel;
+      info.canceled += am.deleted() && am.cancel;
       info.bytes += am.file_size;
       info.restored += am.restored;
     }

@@ -12,6 +12,7 @@
 
 #include "qpurge/archive/directory.h"
 #include "qpurge/spool/defer_log.h"
+#include "qpurge/spool/defer_log_edit.h"
 #include "qpurge/spool/queue_id.h"
 #include "qpurge/spool/record.h"
 #include "qpurge/util/escape.h"
@@ -53,14 +54,45 @@ class Copy {
   // errors), keeping its permission bits and times. `sha` may be null.
   bool run(int src, const struct stat& st, const std::string& src_path, const SysCalls& sys, Sha256* sha, bool sync,
            std::string& error) {
-    const std::string tmp_path = dir_path_ + "/" + tmp_;
-    Fd out(::openat(dir_fd_, tmp_.c_str(), kCreateFlags, 0600));
+    Fd out;
+    return start(out, error) && copy_bytes(src, out.get(), src_path, dir_path_ + "/" + tmp_, sys, sha, error) &&
+           finish(out, st, sys, sync, error);
+  }
+
+  // Writes `text` as the copy, with the permission bits and times of `st`.
+  bool run_text(std::string_view text, const struct stat& st, const SysCalls& sys, bool sync, std::string& error) {
+    Fd out;
+    if (!start(out, error)) return false;
+    if (!write_all(out.get(), text, error, sys)) {
+      error = dir_path_ + "/" + tmp_ + ": " + error;
+      return false;
+    }
+    bytes_ += text.size();
+    return finish(out, st, sys, sync, error);
+  }
+
+  void keep() { keep_ = true; }
+  void discard() {
+    if (have_tmp_) ::unlinkat(dir_fd_, tmp_.c_str(), 0);
+    if (have_final_) ::unlinkat(dir_fd_, name_.c_str(), 0);
+    have_tmp_ = have_final_ = false;
+  }
+  const std::string& name() const { return name_; }
+  std::uint64_t bytes() const { return bytes_; }
+
+ private:
+  bool start(Fd& out, std::string& error) {
+    out.reset(::openat(dir_fd_, tmp_.c_str(), kCreateFlags, 0600));
     if (!out.ok()) {
-      error = sys_error(tmp_path);
+      error = sys_error(dir_path_ + "/" + tmp_);
       return false;
     }
     have_tmp_ = true;
-    if (!copy_bytes(src, out.get(), src_path, tmp_path, sys, sha, error)) return false;
+    return true;
+  }
+
+  bool finish(Fd& out, const struct stat& st, const SysCalls& sys, bool sync, std::string& error) {
+    const std::string tmp_path = dir_path_ + "/" + tmp_;
     const struct timespec times[2] = {st.st_atim, st.st_mtim};
     if (::fchmod(out.get(), st.st_mode & 07777) != 0) {
       error = sys_error(tmp_path + ": fchmod");
@@ -87,16 +119,6 @@ class Copy {
     return true;
   }
 
-  void keep() { keep_ = true; }
-  void discard() {
-    if (have_tmp_) ::unlinkat(dir_fd_, tmp_.c_str(), 0);
-    if (have_final_) ::unlinkat(dir_fd_, name_.c_str(), 0);
-    have_tmp_ = have_final_ = false;
-  }
-  const std::string& name() const { return name_; }
-  std::uint64_t bytes() const { return bytes_; }
-
- private:
   bool copy_bytes(int src, int out, const std::string& src_path, const std::string& tmp_path, const SysCalls& sys,
                   Sha256* sha, std::string& error) {
     std::string why;
@@ -207,17 +229,29 @@ struct CopyTarget {
 };
 
 // Copies the defer and bounce logs of `id` that exist, as <id>.defer and
-// <id>.bounce, into `logs` (which removes them again unless kept).
+// <id>.bounce, into `logs` (which removes them again unless kept). With
+// `only` (a cancel: the canceled recipients' offsets), a copy holds only
+// the entries of those recipients, and a log with none is not copied.
 bool copy_logs(const std::string& queue_dir, const std::string& id, const CopyTarget& to,
-               std::vector<std::unique_ptr<Copy>>& logs, std::string& error) {
+               const std::set<std::uint64_t>* only, std::vector<std::unique_ptr<Copy>>& logs, std::string& error) {
   for (const char* kind : {"defer", "bounce"}) {
     Fd log;
     struct stat log_st;
     std::string log_path;
     if (!open_log(queue_dir, kind, id, log, log_st, log_path, error)) return false;
     if (!log.ok()) continue;
+    std::string kept;
+    if (only) {
+      std::string text;
+      std::size_t entries = 0;
+      if (!read_open_file(log.get(), log_st, log_path, kMaxDeferLogSize, text, error)) return false;
+      kept = keep_log_entries(text, *only, entries);
+      if (entries == 0) continue;
+    }
     logs.push_back(std::make_unique<Copy>(to.dir_fd, to.dir_path, id + "." + kind));
-    if (!logs.back()->run(log.get(), log_st, log_path, to.sys, nullptr, to.sync, error)) return false;
+    const bool ok = only ? logs.back()->run_text(kept, log_st, to.sys, to.sync, error)
+                         : logs.back()->run(log.get(), log_st, log_path, to.sys, nullptr, to.sync, error);
+    if (!ok) return false;
   }
   return true;
 }
@@ -225,7 +259,8 @@ bool copy_logs(const std::string& queue_dir, const std::string& id, const CopyTa
 // What the manifest says of a stored queue file (stat `st`, `file_size`
 // bytes copied).
 ArchivedMessage archived(const PlanEntry& entry, const struct stat& st, std::uint64_t file_size,
-                         const std::vector<std::unique_ptr<Copy>>& logs, const std::string& sha256) {
+                         const std::vector<std::unique_ptr<Copy>>& logs, const std::string& sha256,
+                         const std::vector<PlanRecipient>* canceled) {
   ArchivedMessage m;
   m.queue_name = entry.queue;
   m.queue_id = entry.id;
@@ -233,7 +268,13 @@ ArchivedMessage archived(const PlanEntry& entry, const struct stat& st, std::uin
   m.inode = static_cast<std::uint64_t>(st.st_ino);
   m.arrival_time = entry.arrival_time;
   m.sender = entry.sender;
-  for (const PlanRecipient& r : entry.recipients) m.recipients.push_back({r.address, r.original, r.has_original});
+  for (const PlanRecipient& r : entry.recipients)
+    m.recipients.push_back({r.address, r.original, r.has_original, r.offset, canceled != nullptr});
+  if (canceled) {
+    m.cancel = true;
+    for (const PlanRecipient& r : *canceled)
+      m.canceled.push_back({r.address, r.original, r.has_original, r.offset, true});
+  }
   m.message_size = entry.message_size;
   m.file_size = file_size;
   m.mode = static_cast<std::uint32_t>(st.st_mode & 07777);
@@ -364,14 +405,18 @@ bool ArchiveWriter::append_manifest(const std::string& lines, std::string& error
   return append_record(manifest_.get(), path_ + "/" + kManifestName, lines, !defer_sync_, error, sys_);
 }
 
-bool ArchiveWriter::store(const std::string& queue_dir, const PlanEntry& entry, std::string& error) {
+bool ArchiveWriter::store(const std::string& queue_dir, const PlanEntry& entry, std::string& error,
+                          const std::vector<PlanRecipient>* canceled) {
   if (!entry_ok(entry, stored_ids_, path_, error)) return false;
   const std::string src_path = queue_dir + "/" + entry.path();
   Fd src;
   struct stat st;
   if (!open_planned(src_path, entry, src, st, error) || !written_by_cleanup(src.get(), src_path, error)) return false;
 
-  const CopyTarget to{dir_.get(), path_, sys_, !defer_sync_};
+  // A cancel's copy must be durable before its cross-off, which follows at
+  // once: it is synced file by file, never left to a batched sync().
+  const bool sync_now = !defer_sync_ || canceled != nullptr;
+  const CopyTarget to{dir_.get(), path_, sys_, sync_now};
   Sha256 sha;
   Copy file(to.dir_fd, to.dir_path, entry.id);
   if (!file.run(src.get(), st, src_path, to.sys, &sha, to.sync, error)) return false;
@@ -381,12 +426,16 @@ bool ArchiveWriter::store(const std::string& queue_dir, const PlanEntry& entry, 
     return false;
   }
   std::vector<std::unique_ptr<Copy>> logs;
-  if (!copy_logs(queue_dir, entry.id, to, logs, error)) return false;
-  if (!defer_sync_ && !sync_fd(dir_.get(), sys_)) {
+  std::set<std::uint64_t> offsets;
+  if (canceled)
+    for (const PlanRecipient& r : *canceled) offsets.insert(r.offset);
+  if (!copy_logs(queue_dir, entry.id, to, canceled ? &offsets : nullptr, logs, error)) return false;
+  if (sync_now && !sync_fd(dir_.get(), sys_)) {
     error = sys_error(path_ + ": fsync");
     return false;
   }
-  if (!append_manifest(message_record(archived(entry, st, file.bytes(), logs, hex)), error)) return false;
+  const std::string record = message_record(archived(entry, st, file.bytes(), logs, hex, canceled));
+  if (!append_record(manifest_.get(), path_ + "/" + kManifestName, record, sync_now, error, sys_)) return false;
 
   // Recorded: from now on the copies are the archive's.
   file.keep();

@@ -12,6 +12,12 @@
 namespace qpurge {
 namespace {
 
+std::string comma_list(const std::vector<std::string>& items) {
+  std::string s;
+  for (const std::string& item : items) s += (s.empty() ? "" : ", ") + item;
+  return s;
+}
+
 class TextPrinter : public Printer {
  public:
   using Printer::Printer;
@@ -34,6 +40,7 @@ class TextPrinter : public Printer {
   void restored(const RestoredMessage& m, const std::string& queue) override {
     std::string s = text_prefix() + text_escaped(m.old_id) + "  " + m.outcome;
     if (!m.new_id.empty()) s += " as " + text_escaped(m.new_id) + (queue.empty() ? "" : " in " + queue);
+    if (!m.canceled.empty()) s += " (canceled-recipient copy, to " + text_escaped(comma_list(m.canceled)) + ")";
     if (!m.detail.empty()) s += ": " + text_escaped(m.detail);
     write_out(s + "\n");
   }
@@ -50,7 +57,8 @@ class TextPrinter : public Printer {
     }
     write_out(text_prefix() + text_escaped(r.name) + "  " + format_time(r.created) + "  " + std::to_string(r.messages) +
               " messages  " + std::to_string(r.bytes) + " bytes  " + std::to_string(r.restored) + " restored  " +
-              text_escaped(criteria) + "\n");
+              (r.canceled ? std::to_string(r.canceled) + " canceled-recipient copies  " : "") + text_escaped(criteria) +
+              "\n");
   }
   void pruned(const std::string& path, bool removed) override {
     if (!removed) write_out(text_prefix() + text_escaped(path) + "\n");
@@ -127,6 +135,7 @@ class JsonPrinter : public Printer {
     w.field("queue_id", m.old_id).field("result", m.outcome);
     if (!m.new_id.empty()) w.field("new_queue_id", m.new_id);
     if (!queue.empty()) w.field("queue_name", queue);
+    if (!m.canceled.empty()) w.field_strings("canceled_recipients", m.canceled);
     if (!m.detail.empty()) w.field("detail", m.detail);
     w.end_object();
     write_out(s + "\n");
@@ -146,7 +155,7 @@ class JsonPrinter : public Printer {
       w.end_object();
     }
     w.end_array().field("messages", r.messages).field("deleted", r.deleted).field("bytes", r.bytes);
-    w.field("restored", r.restored);
+    w.field("restored", r.restored).field("canceled", r.canceled);
     if (!r.error.empty()) w.field("error", r.error);
     w.end_object();
     write_out(s + "\n");

@@ -12,13 +12,9 @@
 
 namespace qpurge {
 
-bool recipient_record_at(int fd, std::uint64_t offset, char& type, std::string& address, std::string& error) {
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    error = std::string("fstat: ") + std::strerror(errno);
-    return false;
-  }
-  FdSource source(fd, static_cast<std::uint64_t>(st.st_size));
+namespace {
+
+bool record_at(ByteSource& source, std::uint64_t offset, char& type, std::string& address, std::string& error) {
   RecordReader reader;
   reader.reset(&source);
   Record r;
@@ -32,10 +28,12 @@ bool recipient_record_at(int fd, std::uint64_t offset, char& type, std::string& 
   return true;
 }
 
-bool cross_off(int fd, std::uint64_t offset, std::string_view address, std::string& error) {
+// Whether the record at `offset` of `source` is the pending recipient
+// `address`.
+bool pending_recipient_at(ByteSource& source, std::uint64_t offset, std::string_view address, std::string& error) {
   char type = 0;
   std::string found;
-  if (!recipient_record_at(fd, offset, type, found, error)) return false;
+  if (!record_at(source, offset, type, found, error)) return false;
   const std::string where = "offset " + std::to_string(offset);
   if (type != rec::kRcpt) {
     error = where + ": not a pending recipient (" + record_type_name(type) + ")";
@@ -45,12 +43,48 @@ bool cross_off(int fd, std::uint64_t offset, std::string_view address, std::stri
     error = where + ": recipient is not the one planned";
     return false;
   }
+  return true;
+}
+
+}  // namespace
+
+bool recipient_record_at(int fd, std::uint64_t offset, char& type, std::string& address, std::string& error) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    error = std::string("fstat: ") + std::strerror(errno);
+    return false;
+  }
+  FdSource source(fd, static_cast<std::uint64_t>(st.st_size));
+  return record_at(source, offset, type, address, error);
+}
+
+bool recipient_record_in(std::string_view data, std::uint64_t offset, char& type, std::string& address,
+                         std::string& error) {
+  MemorySource source(data);
+  return record_at(source, offset, type, address, error);
+}
+
+bool cross_off(int fd, std::uint64_t offset, std::string_view address, std::string& error) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    error = std::string("fstat: ") + std::strerror(errno);
+    return false;
+  }
+  FdSource source(fd, static_cast<std::uint64_t>(st.st_size));
+  if (!pending_recipient_at(source, offset, address, error)) return false;
   const char done = rec::kDone;
   ssize_t n = ::pwrite(fd, &done, 1, static_cast<off_t>(offset));
   if (n != 1) {
-    error = where + ": write: " + (n < 0 ? std::strerror(errno) : "wrote nothing");
+    error = "offset " + std::to_string(offset) + ": write: " + (n < 0 ? std::strerror(errno) : "wrote nothing");
     return false;
   }
+  return true;
+}
+
+bool cross_off_in(std::string& data, std::uint64_t offset, std::string_view address, std::string& error) {
+  MemorySource source(data);
+  if (!pending_recipient_at(source, offset, address, error)) return false;
+  data[static_cast<std::size_t>(offset)] = rec::kDone;
   return true;
 }
 

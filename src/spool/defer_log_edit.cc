@@ -33,12 +33,13 @@ bool entry_offset(std::string_view block, std::uint64_t& offset) {
   return false;
 }
 
-}  // namespace
-
-std::string drop_log_entries(std::string_view text, const std::set<std::uint64_t>& offsets, std::size_t& dropped) {
+// The entries of `text` whose offset is (`listed`) or is not (!`listed`)
+// in `offsets`; `matched` counts those whose offset is.
+std::string filter_entries(std::string_view text, const std::set<std::uint64_t>& offsets, bool listed,
+                           std::size_t& matched) {
   std::string out;
   out.reserve(text.size());
-  dropped = 0;
+  matched = 0;
   std::size_t pos = 0;
   while (pos < text.size()) {
     // An entry runs to the blank line that ends it, which it keeps.
@@ -47,13 +48,21 @@ std::string drop_log_entries(std::string_view text, const std::set<std::uint64_t
     std::string_view block = text.substr(pos, end - pos);
     pos = end;
     std::uint64_t offset = 0;
-    if (entry_offset(block, offset) && offsets.count(offset)) {
-      ++dropped;
-      continue;
-    }
-    out.append(block);
+    const bool in = entry_offset(block, offset) && offsets.count(offset);
+    matched += in;
+    if (in == listed) out.append(block);
   }
   return out;
+}
+
+}  // namespace
+
+std::string drop_log_entries(std::string_view text, const std::set<std::uint64_t>& offsets, std::size_t& dropped) {
+  return filter_entries(text, offsets, false, dropped);
+}
+
+std::string keep_log_entries(std::string_view text, const std::set<std::uint64_t>& offsets, std::size_t& kept) {
+  return filter_entries(text, offsets, true, kept);
 }
 
 bool edit_logfile(const std::string& path, const std::set<std::uint64_t>& offsets, std::size_t& dropped,

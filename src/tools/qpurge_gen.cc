@@ -27,7 +27,11 @@
 // lookalikes (notexample.com, sub.example.com, example.com.evil.net,
 // example.co, example.org, ...) or to some fifty other domains. No envelope
 // sender is ever in example.com, so `--domain example.com` selects exactly
-// the messages marked "selected" in the manifest. Every message's From:
+// the messages marked "selected" in the manifest. A fraction
+// --mixed-fraction of the others is mixed: its first recipient is in
+// example.com, the one or two after it are not (as above), so `--domain
+// example.com` skips it as mixed, or cancels that recipient with --mixed
+// cancel (marked "mixed" in the manifest). Every message's From:
 // header and body mention example.com, so a grep of the files selects them
 // all. One message in ten has the null sender (as `sendmail -f ''`). Arrival times are spread
 // evenly over --max-age seconds before --now. Every --large-every'th message
@@ -39,7 +43,7 @@
 // Output: the files; with --manifest FILE, one JSON object per message
 // (queue_name, queue_id, path, arrival_time, message_size as postqueue -j
 // reports it, sender with the null sender as "MAILER-DAEMON" as postqueue -j
-// shows it, recipients [{"address"}], selected). On stdout: one line with
+// shows it, recipients [{"address"}], selected, mixed). On stdout: one line with
 // the count and the time taken.
 //
 // Fails: a bad option: a message and exit 2, nothing written. A system call
@@ -89,6 +93,7 @@ struct Options {
   long count = 0;
   std::uint64_t seed = 1;
   double select_fraction = 0.1;
+  double mixed_fraction = 0;  // of the messages not selected
   long large_every = 0;
   long large_size = 3 << 20;
   std::int64_t now = 0;
@@ -107,6 +112,8 @@ struct Options {
                "  --queue NAME           deferred (hashed, default), hold, incoming, active\n"
                "  --seed S               random seed (default 1)\n"
                "  --select-fraction F    fraction with all recipients in example.com (default 0.1)\n"
+               "  --mixed-fraction F     fraction of the others with the first of 2 or 3 recipients in\n"
+               "                         example.com and the rest elsewhere (default 0)\n"
                "  --large-every N        every Nth message is large (default 0: none)\n"
                "  --large-size BYTES     body size of a large message (default 3145728)\n"
                "  --now EPOCH            the time arrival times are spread back from (default: now)\n"
@@ -160,11 +167,11 @@ Options parse_options(int argc, char** argv) {
       o.max_age = parse_long(a, v, 0);
     else if (a == "--manifest")
       o.manifest = v;
-    else if (a == "--select-fraction") {
+    else if (a == "--select-fraction" || a == "--mixed-fraction") {
+      double& f = a == "--select-fraction" ? o.select_fraction : o.mixed_fraction;
       char* end = nullptr;
-      o.select_fraction = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end || !(o.select_fraction >= 0 && o.select_fraction <= 1))
-        bad_option(a + ": not a number from 0 to 1: " + v);
+      f = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end || !(f >= 0 && f <= 1)) bad_option(a + ": not a number from 0 to 1: " + v);
     } else {
       bad_option("unknown option: " + a);
     }
@@ -218,20 +225,24 @@ class Generator {
     body_line_ = "Lorem ipsum dolor sit amet, consectetur adipiscing elit; see https://www.example.com/offer now.";
   }
 
-  // The next message, and whether its recipients are in the selected domain.
-  qpurge::SyntheticMessage next(long n, bool& selected) {
+  // The next message; whether its recipients are in the selected domain,
+  // and whether only its first one is (mixed).
+  qpurge::SyntheticMessage next(long n, bool& selected, bool& mixed) {
     qpurge::SyntheticMessage m;
     m.arrival_time = o_.now - (o_.max_age ? static_cast<std::int64_t>(rnd_() % (o_.max_age + 1)) : 0);
     m.arrival_usec = static_cast<std::int64_t>(rnd_() % 1000000);
     selected = static_cast<double>(rnd_() % 1000000) < o_.select_fraction * 1e6;
+    // Drawn only when asked for: without --mixed-fraction, a seed gives the
+    // messages it always gave (scripts/perf-budget counts on it).
+    mixed = !selected && o_.mixed_fraction > 0 && static_cast<double>(rnd_() % 1000000) < o_.mixed_fraction * 1e6;
     // sendmail run by root: F is "root" whatever -f says (also for -f '').
     m.fullname = "root";
     if (rnd_() % 10 != 0)
       m.sender = pick_user() + "@" + (rnd_() % 8 == 0 ? kLookalikes[rnd_() % std::size(kLookalikes)] : pick_other());
-    const int nrcpt = 1 + static_cast<int>(rnd_() % 3);
+    const int nrcpt = mixed ? 2 + static_cast<int>(rnd_() % 2) : 1 + static_cast<int>(rnd_() % 3);
     for (int r = 0; r < nrcpt; ++r) {
       std::string domain;
-      if (selected)
+      if (selected || (mixed && r == 0))
         domain = kSelectedDomain;
       else if (rnd_() % 4 == 0)
         domain = kLookalikes[rnd_() % std::size(kLookalikes)];
@@ -426,7 +437,7 @@ void write_defer_log(const Spool& spool, const std::string& id, const Owner& own
 
 // The manifest's line for one message (see the top of this file).
 std::string manifest_line(const Options& o, const std::string& id, const std::string& path,
-                          const qpurge::SyntheticMessage& m, const Layout& layout, bool selected) {
+                          const qpurge::SyntheticMessage& m, const Layout& layout, bool selected, bool mixed) {
   std::string line = "{\"queue_name\": ";
   qpurge::append_json_string(line, o.queue);
   line += ", \"queue_id\": \"" + id + "\", \"path\": ";
@@ -440,7 +451,8 @@ std::string manifest_line(const Options& o, const std::string& id, const std::st
     qpurge::append_json_string(line, m.recipients[r].address);
     line += "}";
   }
-  line += std::string("], \"selected\": ") + (selected ? "true" : "false") + "}\n";
+  line += std::string("], \"selected\": ") + (selected ? "true" : "false");
+  line += std::string(", \"mixed\": ") + (mixed ? "true" : "false") + "}\n";
   return line;
 }
 
@@ -455,8 +467,8 @@ long generate(const Options& o, const Spool& spool, const Owner& owner, FILE* ma
   std::string path;
   long selected_count = 0;
   for (long n = 0; n < o.count; ++n) {
-    bool selected = false;
-    const qpurge::SyntheticMessage m = gen.next(n, selected);
+    bool selected = false, mixed = false;
+    const qpurge::SyntheticMessage m = gen.next(n, selected, mixed);
     selected_count += selected;
     const std::string data = qpurge::write_queue_file(m);
     const ino_t ino = write_temporary(tmp, data, owner, file_time(o, m, retry));
@@ -464,7 +476,7 @@ long generate(const Options& o, const Spool& spool, const Owner& owner, FILE* ma
     Layout layout;
     if (spool.defer_logs || manifest) layout = layout_of(data);
     if (spool.defer_logs) write_defer_log(spool, id, owner, m, layout);
-    if (manifest && std::fputs(manifest_line(o, id, path, m, layout, selected).c_str(), manifest) == EOF)
+    if (manifest && std::fputs(manifest_line(o, id, path, m, layout, selected, mixed).c_str(), manifest) == EOF)
       die(o.manifest, "write");
   }
   return selected_count;

@@ -209,5 +209,64 @@ TEST_F(CancelTest, JournalHearsOfEachStep) {
   EXPECT_EQ(steps, (std::vector<std::string>{"cancel hold 2", "crossed hold 1"}));
 }
 
+// --archive (issue 22): the copy is made while the message is in hold,
+// verified and locked, before anything is crossed off, and the archive
+// hears how it came out.
+TEST_F(CancelTest, TheArchiveCopiesTheLockedOriginalBeforeTheCrossOff) {
+  PlanEntry e = put("deferred", kId, {"a@dead.example", "b@ok.test"});
+  std::vector<std::string> steps;
+  job_.archive = [&](const PlanEntry& h, const std::vector<PlanRecipient>& cancel) {
+    Fd other(::open(path_in("hold", kId).c_str(), O_RDONLY));
+    const bool locked = ::flock(other.get(), LOCK_SH | LOCK_NB) != 0;
+    steps.push_back("archive " + h.queue + " " + std::to_string(pending(path_in("hold", kId)).size()) + " " +
+                    cancel[0].address + (locked ? " locked" : " unlocked"));
+    return std::string();
+  };
+  job_.settled = [&](const IdResult& r) { steps.push_back("settled " + std::string(outcome_name(r.outcome))); };
+  job_.after_cross = [&](const PlanEntry&) { steps.push_back("crossed"); };
+  CancelReport r = cancel_recipients(postfix_, job_, {e});
+  EXPECT_EQ(r.results[0].outcome, IdOutcome::kDone);
+  EXPECT_EQ(steps, (std::vector<std::string>{"archive hold 2 a@dead.example locked", "settled done", "crossed"}));
+  EXPECT_EQ(pending(path_in("deferred", kId)), std::vector<std::string>{"b@ok.test"});
+}
+
+// Fail closed, as a delete that cannot be archived is not deleted: no copy,
+// no change; released unchanged and reported not_archived; the run goes on.
+TEST_F(CancelTest, AMessageWhoseCopyCannotBeMadeIsReleasedUnchanged) {
+  PlanEntry first = put("deferred", kId, {"a@dead.example", "b@ok.test"});
+  PlanEntry second = put("deferred", "30278A74127", {"a@dead.example", "b@ok.test"});
+  const std::string before = slurp(path_in("deferred", kId));
+  job_.archive = [](const PlanEntry& h, const std::vector<PlanRecipient>&) {
+    return h.id == kId ? std::string("archive: No space left on device") : std::string();
+  };
+  std::vector<std::string> settled;
+  job_.settled = [&](const IdResult& r) { settled.push_back(r.id + " " + std::string(outcome_name(r.outcome))); };
+  CancelReport r = cancel_recipients(postfix_, job_, {first, second});
+  EXPECT_EQ(r.results[0].outcome, IdOutcome::kNotArchived);
+  EXPECT_EQ(r.results[0].detail,
+            "not canceled: its copy could not be made: archive: No space left on device; released unchanged");
+  EXPECT_EQ(r.results[1].outcome, IdOutcome::kDone);
+  EXPECT_EQ(r.messages(), 1u);
+  EXPECT_TRUE(r.left_on_hold.empty());
+  EXPECT_TRUE(r.stopped.empty());
+  EXPECT_EQ(slurp(path_in("deferred", kId)), before);
+  EXPECT_EQ(pending(path_in("deferred", "30278A74127")), std::vector<std::string>{"b@ok.test"});
+  EXPECT_EQ(settled, (std::vector<std::string>{std::string(kId) + " not_archived", "30278A74127 done"}));
+}
+
+// A message that changed is never copied: the archive is not asked.
+TEST_F(CancelTest, AChangedMessageIsNotArchived) {
+  PlanEntry e = put("deferred", kId, {"a@dead.example", "b@ok.test"});
+  e.recipients[1].offset += 1;
+  bool asked = false;
+  job_.archive = [&](const PlanEntry&, const std::vector<PlanRecipient>&) {
+    asked = true;
+    return std::string();
+  };
+  CancelReport r = cancel_recipients(postfix_, job_, {e});
+  EXPECT_EQ(r.results[0].outcome, IdOutcome::kChanged);
+  EXPECT_FALSE(asked);
+}
+
 }  // namespace
 }  // namespace qpurge

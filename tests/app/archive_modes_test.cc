@@ -216,7 +216,7 @@ TEST_F(ArchiveModesTest, ListsEveryRunInEveryFormat) {
                            ", \"host\": \"mx.test\", \"queue_directory\": \"" + spool.root() +
                            "\", \"criteria\": [{\"option\": \"--domain\", \"values\": [\"example.com\"]}], "
                            "\"messages\": 2, \"deleted\": 2, \"bytes\": " +
-                           std::to_string(bytes) + ", \"restored\": 0}\n");
+                           std::to_string(bytes) + ", \"restored\": 0, \"canceled\": 0}\n");
 }
 
 // The dry-run twin first: it names the run and removes nothing.

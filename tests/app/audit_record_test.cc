@@ -63,12 +63,14 @@ TEST_F(AuditRecordTest, RestoreBeginsAsAPurgeRecordDoes) {
                                  .new_id = "1027812345",
                                  .queue = "deferred",
                                  .outcome = "restored",
-                                 .detail = "/var/spool/postfix/deferred/1/1027812345"};
+                                 .detail = "/var/spool/postfix/deferred/1/1027812345",
+                                 .canceled = {}};
   const RestoredMessage kept{.old_id = "20278A74127",
                              .new_id = "",
                              .queue = "",
                              .outcome = "not_deleted",
-                             .detail = "the purge did not delete it (failed)"};
+                             .detail = "the purge did not delete it (failed)",
+                             .canceled = {}};
   EXPECT_EQ(restore_record(at("/a/run"), "deferred", "archive /a/run: 2 messages", {put_back, kept}),
             common("restore") +
                 "\"restore_to\": \"deferred\", \"queue_directory\": \"/var/spool/postfix\", \"archive\": \"/a/run\", "

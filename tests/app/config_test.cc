@@ -197,9 +197,6 @@ const BadValue kBadValues[] = {
     {"cancel with another action",
      {"--domain", "dead.example", "--mixed", "cancel", "--action", "hold"},
      "--mixed cancel cancels the matching recipients of a delete; it takes no other --action (it was hold)"},
-    {"cancel with archive",
-     {"--domain", "dead.example", "--mixed", "cancel", "--archive", "/srv/a"},
-     "--mixed cancel does not go with --archive yet: a canceled recipient could not be restored"},
     {"cancel with restore",
      {"--restore", "/srv/a/run", "--mixed", "cancel"},
      "--restore takes no --mixed: it puts back what an archive run holds"},
@@ -394,6 +391,22 @@ TEST(ConfigTest, ArchiveGoesWithDeleteOnly) {
 
 // Issue 19 item 3 (F_maildrop_restore): a maildrop file is postdrop's, and
 // --restore could not put it back.
+// Issue 22: the original of a message whose recipients are canceled is
+// archived first, so --mixed cancel goes with --archive (and the options
+// that go with both).
+TEST(ConfigTest, CancelGoesWithArchive) {
+  for (const std::vector<std::string>& more :
+       {std::vector<std::string>{}, {"--via-hold"}, {"--max", "5"}, {"--rate", "10"}, {"--dry-run"}}) {
+    std::vector<std::string> words{"--domain", "dead.example", "--mixed", "cancel", "--archive", "/srv/a"};
+    words.insert(words.end(), more.begin(), more.end());
+    RunConfig c = config(words);
+    EXPECT_EQ(c.plan.mixed, MixedPolicy::kCancel);
+    EXPECT_EQ(c.archive.dir, "/srv/a");
+  }
+  EXPECT_EQ(refusal({"--domain", "dead.example", "--mixed", "cancel", "--archive", "/srv/a", "--action", "hold"}),
+            "--archive keeps a copy of what is deleted; it takes no other action");
+}
+
 TEST(ConfigTest, ArchiveRefusesTheMaildropQueue) {
   const std::string why =
       "--archive cannot keep maildrop messages: they are postdrop files, not queue files, and --restore could not "

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "qpurge/archive/manifest.h"
 #include "support/cli_fixture.h"
@@ -110,7 +111,7 @@ class RecoverTest : public testing::CliFixture {
       const int again = run(args);
       EXPECT_TRUE(again == kExitDone || again == kExitNothing) << err.str();
       if (cancel)
-        check_cancel();
+        check_cancel(archiving);
       else
         check(archiving, killed);
       if (!killed) return kill_at - 1;
@@ -133,7 +134,7 @@ class RecoverTest : public testing::CliFixture {
   // Whatever the step: every mixed message is back in deferred with its
   // kept recipient only, the held one is still on hold with its kept
   // recipient only, the other is untouched, no journal is left.
-  void check_cancel() {
+  void check_cancel(bool archiving) {
     const std::map<std::string, std::string> now = where();
     for (const std::string& id : mixed_ids()) {
       EXPECT_EQ(now.count(id) ? now.at(id) : "(gone)", "deferred") << id << ": " << err.str();
@@ -147,6 +148,33 @@ class RecoverTest : public testing::CliFixture {
     EXPECT_EQ(now.count("F0278A74127") ? now.at("F0278A74127") : "(gone)", "deferred");
     EXPECT_EQ(now.size(), 8u);
     EXPECT_EQ(journals(), 0u);
+    if (archiving) check_cancel_restores();
+  }
+
+  // With --archive (issue 22): each message whose recipients were canceled
+  // has exactly one copy that a restore gives back, wherever the run died
+  // (between the copy and the cross-off it is settled not done, and the
+  // next run cancels and archives afresh; after the cross-off it is settled
+  // done from the queue file); restoring every run puts back, on hold, one
+  // copy per message addressed to the canceled recipient only.
+  void check_cancel_restores() {
+    const std::map<std::string, int> copies = done_copies();
+    std::vector<std::string> ids = mixed_ids();
+    ids.push_back("E0278A74127");
+    for (const std::string& id : ids)
+      EXPECT_EQ(copies.count(id) ? copies.at(id) : 0, 1) << id << ": exactly one restorable copy";
+    for (const auto& d : fs::directory_iterator(archive())) {
+      ArchiveManifest m;
+      std::string error;
+      if (!read_manifest(d.path().string(), m, error)) continue;  // killed while its header was written: holds nothing
+      EXPECT_NE(run({"--restore", d.path().string(), "--yes"}), kExitFatal) << err.str();
+    }
+    std::multiset<std::string> held;
+    for (const auto& f : fs::directory_iterator(spool.root() + "/hold"))
+      for (const std::string& r : testing::pending_recipients(f.path())) held.insert(r);
+    std::multiset<std::string> want{"held@other.test"};
+    for (std::size_t i = 0; i < ids.size(); ++i) want.insert("bob@example.com");
+    EXPECT_EQ(held, want);
   }
 
   void check(bool archiving, bool killed) {
@@ -204,6 +232,15 @@ TEST_F(RecoverTest, MixedCancelViaHoldKilledAtEveryStep) {
       kill_everywhere({"--domain", "example.com", "--mixed", "cancel", "--via-hold", "--yes", "--batch-size", "4"},
                       false, true),
       10);
+}
+
+// --mixed cancel --archive killed at every step, copies and manifest
+// records included: between the copy and the cross-off, and after the
+// cross-off before its outcome is recorded.
+TEST_F(RecoverTest, MixedCancelArchiveKilledAtEveryStep) {
+  EXPECT_GT(
+      kill_everywhere({"--domain", "example.com", "--mixed", "cancel", "--yes", "--archive", archive()}, true, true),
+      20);
 }
 
 // A dry run reports the unfinished run and changes nothing; it is finished

@@ -291,6 +291,51 @@ TEST_F(ArchiveTest, ManifestRecordsCarryTheFieldsAndParse) {
   EXPECT_EQ(lines[3]["detail"], "postsuper said \\x80");
 }
 
+// Issue 22: the original of a message whose recipients --mixed cancel is
+// about to cross off: the record says so and names them with their
+// offsets, and the log copies hold only their entries (the kept
+// recipients' stay in the queue); a log with none of theirs is not copied.
+TEST_F(ArchiveTest, CancelRecordNamesTheCanceledRecipientsAndKeepsOnlyTheirLogEntries) {
+  std::string rel = spool_.put_message("hold", kId, message("a@x.example", {"d@dead.example", "k@ok.example"}));
+  PlanEntry e = entry_for(spool_, rel, "a@x.example", {"d@dead.example", "k@ok.example"});
+  e.recipients[0].offset = 100;
+  e.recipients[1].offset = 150;
+  const std::string dead = "recipient=d@dead.example\noffset=100\nreason=gone\n\n";
+  const std::string kept = "recipient=k@ok.example\noffset=150\nreason=busy\n\n";
+  spool_.put("defer", kId, dead + kept, 0600, false);
+  spool_.put("bounce", kId, kept, 0600, false);
+  auto run = create();
+  ASSERT_NE(run, nullptr);
+  run->defer_sync();  // a cancel's copy is synced whatever the deletes batch
+  std::string error;
+  const std::vector<PlanRecipient> cancel = {e.recipients[0]};
+  ASSERT_TRUE(run->store(spool_.root(), e, error, &cancel)) << error;
+  EXPECT_EQ(slurp(run->path() + "/" + kId), slurp(spool_.root() + "/" + rel));  // the original, byte for byte
+  EXPECT_EQ(slurp(run->path() + "/" + kId + ".defer"), dead);
+  EXPECT_FALSE(fs::exists(run->path() + "/" + kId + ".bounce"));
+  EXPECT_EQ(slurp(spool_.root() + "/defer/" + kId), dead + kept);  // the queue's logs are not the archive's business
+  auto lines = manifest(*run);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[1]["cancel"], true);
+  ASSERT_EQ(lines[1]["canceled"].size(), 1u);
+  EXPECT_EQ(lines[1]["canceled"][0]["address"], "d@dead.example");
+  EXPECT_EQ(lines[1]["canceled"][0]["offset"], 100);
+  EXPECT_EQ(lines[1]["recipients"][1]["offset"], 150);
+  EXPECT_EQ(lines[1]["logs"], nlohmann::json::array({std::string(kId) + ".defer"}));
+  ArchiveManifest m;
+  ASSERT_TRUE(read_manifest(run->path(), m, error)) << error;
+  ASSERT_EQ(m.messages.size(), 1u);
+  EXPECT_TRUE(m.messages[0].cancel);
+  ASSERT_EQ(m.messages[0].canceled.size(), 1u);
+  EXPECT_EQ(m.messages[0].canceled[0].address, "d@dead.example");
+  EXPECT_EQ(m.messages[0].canceled[0].offset, 100u);
+  EXPECT_EQ(m.messages[0].recipients[1].offset, 150u);
+  EXPECT_FALSE(m.messages[0].deleted());
+  ASSERT_TRUE(run->settle({{"hold", kId, IdOutcome::kDone, "canceled d@dead.example"}}, error)) << error;
+  ASSERT_TRUE(read_manifest(run->path(), m, error)) << error;
+  EXPECT_TRUE(m.messages[0].deleted());
+}
+
 TEST_F(ArchiveTest, SymlinkInPlaceOfTheQueueFileIsRefused) {
   std::string target = spool_.root() + "/secret";
   std::ofstream(target) << "not mail";

@@ -9,7 +9,9 @@ Exit status: 0 pass, 1 fail, 77 skip (not root, or Postfix not installed).
 """
 import os
 import pty
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -152,3 +154,66 @@ class Instance:
             if not any(m["queue_name"] in ("incoming", "active", "maildrop") for m in self.postqueue()):
                 return
             time.sleep(0.5)
+
+
+def wait_for(cond, what, timeout=40):
+    """Polls cond() until it is true; False (and says so) after timeout seconds."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.3)
+    print(f"timed out after {timeout}s waiting for: {what}")
+    return False
+
+
+class SmtpSink:
+    """A real smtp-sink on a loopback port chosen at creation, down until
+    start(): each mail transaction is dumped to a file of its own in
+    ROOT/NAME, read back by received()."""
+
+    def __init__(self, root, name):
+        self.dir = os.path.join(root, name)
+        os.makedirs(self.dir)
+        shutil.chown(self.dir, "postfix")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.proc = None
+
+    def start(self, *options):
+        """Starts it (options: smtp-sink's, e.g. "-w", "1") and waits until it answers."""
+        self.proc = subprocess.Popen(["smtp-sink", "-u", "postfix", *options, "-d", os.path.join(self.dir, "%M."),
+                                      f"127.0.0.1:{self.port}", "100"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def up():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        check(wait_for(up, f"smtp-sink on port {self.port}", 30), f"smtp-sink is up on port {self.port}")
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+    def files(self):
+        """How many transactions it has received (begun to receive)."""
+        return len(os.listdir(self.dir))
+
+    def received(self):
+        """(Message-ID, recipient in lower case) for each recipient of each
+        transaction, as often as it was received."""
+        got = []
+        for name in sorted(os.listdir(self.dir)):
+            with open(os.path.join(self.dir, name), "rb") as f:
+                # smtp-sink's envelope lines (X-Rcpt-Args: <...>) run into the
+                # message's headers; the body follows the first empty line.
+                head = f.read().replace(b"\r\n", b"\n").partition(b"\n\n")[0].decode(errors="replace")
+            msgid = re.search(r"^Message-ID: <([^>]*)>", head, re.M | re.I)
+            for r in re.findall(r"^X-Rcpt-Args: <([^>]*)>", head, re.M):
+                got.append((msgid.group(1) if msgid else "?", r.lower()))
+        return got

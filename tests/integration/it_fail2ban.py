@@ -51,7 +51,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import QPURGE, REPO, Instance, check, failures, finish, run, skip_unless_possible  # noqa: E402
+from common import QPURGE, REPO, Instance, check, failures, finish, run, skip_unless_possible, wait_for  # noqa: E402
 
 ACTION = os.path.join(REPO, "packaging", "fail2ban", "action.d", "qpurge.conf")
 BANNED = "203.0.113.7"       # banned with fail2ban-client banip
@@ -112,16 +112,6 @@ def submit(port, addr, n):
 def where(inst):
     """queue ID -> queue name, from postqueue -j."""
     return {m["queue_id"]: m["queue_name"] for m in inst.postqueue()}
-
-
-def wait_for(cond, what, timeout=40):
-    end = time.time() + timeout
-    while time.time() < end:
-        if cond():
-            return True
-        time.sleep(0.3)
-    print(f"timed out after {timeout}s waiting for: {what}")
-    return False
 
 
 # ---------------------------------------------------------------- fail2ban

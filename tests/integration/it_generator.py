@@ -8,7 +8,10 @@ short ID's inode part is the file's inode) and Postfix itself reads the
 files: postqueue -j shows every generated message with the sender,
 recipients and arrival time the generator recorded, and postcat prints the
 same envelope records, in the same order, for a generated file as for a
-file cleanup wrote for a sendmail submission of the same shape.
+file cleanup wrote for a sendmail submission of the same shape. With
+--mixed-fraction, the mixed messages Postfix lists have their first
+recipient in example.com and the others elsewhere, and qpurge --mixed cancel
+plans to cancel exactly that recipient in exactly those messages.
 """
 import json
 import os
@@ -36,7 +39,8 @@ def main():
     with Instance("gen") as inst:
         inst.stop()
         manifest = os.path.join(inst.root, "manifest.jsonl")
-        run([GEN, "--spool", inst.spool, "--count", "300", "--seed", "3", "--manifest", manifest])
+        run([GEN, "--spool", inst.spool, "--count", "300", "--seed", "3", "--mixed-fraction", "0.3",
+             "--manifest", manifest])
         inst.start()
         time.sleep(1)
         want = {}
@@ -51,6 +55,16 @@ def main():
             sorted(r["address"] for r in got[qid]["recipients"]) !=
             sorted({r["address"] if isinstance(r, dict) else r for r in m["recipients"]}))]
         check(not bad, f"postqueue -j reads sender, arrival time and recipients as generated ({bad[:3]})")
+        mixed = {q for q, m in want.items() if m["mixed"]}
+        in_domain = [(q, [r["address"].endswith("@example.com") for r in got[q]["recipients"]]) for q in mixed if q in got]
+        check(len(mixed) >= 30 and all(len(d) >= 2 and d.count(True) == 1 for _, d in in_domain),
+              f"postqueue -j lists {len(mixed)} mixed messages, each with one recipient in example.com and others not")
+        p = run([QPURGE, "-c", inst.conf, "--domain", "example.com", "--mixed", "cancel", "--dry-run", "--format",
+                 "json"], check_rc=False)
+        plan = [json.loads(l) for l in p.stdout.splitlines()]
+        check({m["queue_id"] for m in plan if m.get("cancel")} == mixed and all(
+            [r["address"] for r in m["recipients"] if r["matched"]] == [want[m["queue_id"]]["recipients"][0]["address"]]
+            for m in plan if m.get("cancel")), "qpurge --mixed cancel plans to cancel the example.com recipient of each")
         p = run([QPURGE, "-c", inst.conf, "--all", "--dry-run", "--format", "json"], check_rc=False)
         ours = {json.loads(l)["queue_id"]: json.loads(l) for l in p.stdout.splitlines()}
         check(all(ours[q]["message_size"] == got[q]["message_size"] for q in want if q in got and q in ours),

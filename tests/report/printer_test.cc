@@ -147,16 +147,19 @@ struct ArchivePrinted {
                                 .new_id = "1027812345",
                                 .queue = "active",
                                 .outcome = "restored",
-                                .detail = "/q/active/1027812345"},
+                                .detail = "/q/active/1027812345",
+                                .canceled = {}},
                 "active");
     p->restored(RestoredMessage{.old_id = "20278A74127",
                                 .new_id = "",
                                 .queue = "",
                                 .outcome = "would_restore",
-                                .detail = "/q/hold/20278A74127"},
+                                .detail = "/q/hold/20278A74127",
+                                .canceled = {}},
                 "hold");
     p->restored(
-        RestoredMessage{.old_id = "3\x1b[2J", .new_id = "", .queue = "", .outcome = "failed", .detail = "bad \x07"},
+        RestoredMessage{
+            .old_id = "3\x1b[2J", .new_id = "", .queue = "", .outcome = "failed", .detail = "bad \x07", .canceled = {}},
         "");
     ArchiveRunInfo r;
     r.path = "/a/20261127T030512Z-mx1-4242";
@@ -204,7 +207,7 @@ TEST(PrinterTest, ArchiveModesAsJson) {
             "{\"run\": \"20261127T030512Z-mx1-4242\", \"path\": \"/a/20261127T030512Z-mx1-4242\", \"created\": 0, "
             "\"host\": \"mx1\", \"queue_directory\": \"/var/spool/postfix\", \"criteria\": ["
             "{\"option\": \"--domain\", \"values\": [\"example.com\"]}, {\"option\": \"--all\", \"values\": []}], "
-            "\"messages\": 20, \"deleted\": 19, \"bytes\": 40960, \"restored\": 2}\n"
+            "\"messages\": 20, \"deleted\": 19, \"bytes\": 40960, \"restored\": 2, \"canceled\": 0}\n"
             "{\"path\": \"/a/old-1\", \"result\": \"would_remove\"}\n"
             "{\"path\": \"/a/old-2\", \"result\": \"removed\"}\n");
   EXPECT_EQ(p.err.str(), "qpurge: done\n");

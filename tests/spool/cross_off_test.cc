@@ -88,3 +88,31 @@ TEST_F(CrossOffTest, RefusesAnOffsetThatIsNoRecipient) {
 
 }  // namespace
 }  // namespace qpurge
+
+namespace qpurge {
+namespace {
+
+// The same in memory: the copy a restore makes of a canceled message.
+TEST_F(CrossOffTest, CrossesOffInACopyInMemory) {
+  std::string data = slurp(path_);
+  const std::string old = data;
+  const std::uint64_t off = before_.recipients[1].offset;
+  std::string error;
+  char type = 0;
+  std::string address;
+  ASSERT_TRUE(recipient_record_in(data, off, type, address, error)) << error;
+  EXPECT_EQ(type, 'R');
+  EXPECT_EQ(address, "b@ok.org");
+  ASSERT_TRUE(cross_off_in(data, off, "b@ok.org", error)) << error;
+  EXPECT_EQ(data.substr(0, off), old.substr(0, off));
+  EXPECT_EQ(data[off], 'D');
+  EXPECT_EQ(data.substr(off + 1), old.substr(off + 1));
+  EXPECT_EQ(slurp(path_), old);  // the file is not touched
+  EXPECT_FALSE(cross_off_in(data, off, "b@ok.org", error));
+  EXPECT_NE(error.find("not a pending recipient"), std::string::npos) << error;
+  EXPECT_FALSE(cross_off_in(data, before_.recipients[0].offset, "x@ok.org", error));
+  EXPECT_EQ(error, "offset " + std::to_string(before_.recipients[0].offset) + ": recipient is not the one planned");
+}
+
+}  // namespace
+}  // namespace qpurge

@@ -44,6 +44,19 @@ TEST(DeferLogEditTest, DropsTheEntriesOfTheOffsetsOnly) {
   EXPECT_EQ(dropped, 0u);
 }
 
+// What an archive keeps of a canceled message's logs: the canceled
+// recipients' entries only (an entry without an offset is nobody's).
+TEST(DeferLogEditTest, KeepsTheEntriesOfTheOffsetsOnly) {
+  std::size_t kept = 0;
+  EXPECT_EQ(keep_log_entries(std::string(kBob) + kCarol, {249}, kept), kBob);
+  EXPECT_EQ(kept, 1u);
+  EXPECT_EQ(keep_log_entries(std::string("recipient=x@y\n\n") + kBob + kCarol, {318, 249}, kept),
+            std::string(kBob) + kCarol);
+  EXPECT_EQ(kept, 2u);
+  EXPECT_EQ(keep_log_entries(std::string(kBob) + kCarol, {1}, kept), "");
+  EXPECT_EQ(kept, 0u);
+}
+
 TEST(DeferLogEditTest, KeepsAnEntryWithoutAnOffsetAndATornTail) {
   std::size_t dropped = 0;
   const std::string text = std::string("recipient=x@y\n\n") + kBob + "recipient=carol@other.example\noffset=3";

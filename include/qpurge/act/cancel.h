@@ -26,6 +26,11 @@
 //     cancel are still pending R records with the planned addresses. Any
 //     difference: nothing is written, the message is released (or left on
 //     hold if it was on hold before) and reported as changed.
+//  3a. Archive (--archive): the original queue file, and its logfiles'
+//     entries for the recipients to cancel, are copied and synced while
+//     the message is locked in hold (archive/writer.h); a message whose
+//     copy cannot be made is not changed (released unchanged, reported
+//     not_archived), as a delete that cannot be archived is not deleted.
 //  4. Cross off. Each recipient's type byte becomes D at its offset, as
 //     deliver_completed() does with rec_put_type() (global/record.c); then
 //     one fsync. Nothing else in the file moves.
@@ -60,27 +65,37 @@ std::vector<PlanRecipient> recipients_to_cancel(const PlanEntry& e);
 
 // What happened to one message in hold.
 struct CrossOffResult {
-  enum Kind { kCrossed, kChanged, kFailed } kind = kCrossed;
+  enum Kind { kCrossed, kChanged, kFailed, kNotArchived } kind = kCrossed;
   std::string detail;           // why changed or failed
   std::size_t log_entries = 0;  // logfile entries dropped
 };
 
+// Step 3a: copies the message (verified, locked) and returns "", or why it
+// could not ("" from no hook: no archive).
+using ArchiveHeld = std::function<std::string(const PlanEntry& held, const std::vector<PlanRecipient>& cancel)>;
+
 // Steps 2 to 5 for one message found in hold at `held.dir` (relative to
-// `queue_directory`), checked against the plan entry `planned`. `wrote`
-// tells the caller whether the file was changed at all.
-CrossOffResult cross_off_held(const std::string& queue_directory, const PlanEntry& held);
+// `queue_directory`), checked against the plan entry `held`; `archive`
+// (may be empty) is step 3a.
+CrossOffResult cross_off_held(const std::string& queue_directory, const PlanEntry& held,
+                              const ArchiveHeld& archive = {});
 
 struct CancelJob {
   ExecOptions hold, release;  // postsuper -h and -H; their hooks announce each group
   Verify verify;              // before holding (reverify() in plan.h)
   HoldFinder find_held;
   std::string queue_directory;
+  // Step 3a, given to cross_off_held() (--archive); empty: none.
+  ArchiveHeld archive;
   // The in-hold step (cross_off_held(), or a test's).
   std::function<CrossOffResult(const PlanEntry& held)> cross_off;
   // Told before each message is crossed off (the journal); an error stops the run.
   std::function<bool(const PlanEntry& held, std::string& error)> before_cross;
   // Told after each message is crossed off and its logs edited.
   std::function<void(const PlanEntry& held)> after_cross;
+  // Told how each message the in-hold step was tried on came out (its
+  // archive's outcome record), right after the step.
+  std::function<void(const IdResult& result)> settled;
   const std::atomic<bool>* stop = nullptr;
   std::function<void(std::size_t handed, std::size_t done, std::size_t total, std::string_view what)> progress;
 };

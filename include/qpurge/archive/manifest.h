@@ -19,7 +19,11 @@
 //    "arrival_time": T, "sender": S, "sender_hex": HEX,
 //    "recipients": [{"address": A, "address_hex": HEX, "original_recipient": O?}],
 //    "message_size": N, "file_size": BYTES, "file": ID, "mode": 700,
-//    "logs": ["ID.defer", "ID.bounce"], "sha256": HEX}   (a stored copy)
+//    "logs": ["ID.defer", "ID.bounce"], "sha256": HEX,
+//    "cancel": true?, "canceled": [{"address", "address_hex", "offset"}]?}
+//                      (a stored copy; with "cancel", of a mixed message
+//                      whose "canceled" recipients --mixed cancel was about
+//                      to cross off: each recipient then has its "offset" too)
 //   {"record": "handed", "queue_id": ID, "queue_name": Q, "inode": N}
 //                                (about to be written to postsuper -d: the
 //                                run's journal step, act/journal.h)
@@ -41,7 +45,13 @@
 // 700, as `stat -c %a` prints them). "file_size" is the number of bytes
 // copied and "sha256" their digest. "logs" lists only the logs stored.
 // "result" is outcome_name() (postfix/postsuper.h): "done" when postsuper
-// removed it. A later record about a message overrides an earlier one of
+// removed it, or, for a "cancel" message, when its canceled recipients were
+// crossed off (the message stays in the queue for the others). A cancel
+// message's logs hold only the canceled recipients' entries (the others'
+// stay in the queue's logfiles), and its "message" record is written right
+// before the cross-off, so it is also that step's announcement: one without
+// an outcome is settled from the queue file in hold, by the recipients at
+// those offsets (archive/cancel_copy.h). A later record about a message overrides an earlier one of
 // the same kind. A message handed to postsuper without an outcome (the run
 // died), or whose outcome is not "done" because postsuper failed, is
 // settled from the queue by the next run on the instance or by a restore:
@@ -82,6 +92,8 @@ struct ArchivedRecipient {
   std::string address;   // exact bytes
   std::string original;  // original_recipient, if any
   bool has_original = false;
+  std::uint64_t offset = 0;  // of its R record (a cancel message's recipients)
+  bool has_offset = false;
 };
 
 // A "message" record, and what later records said about it.
@@ -99,6 +111,10 @@ struct ArchivedMessage {
   std::uint32_t mode = 0;  // permission bits
   std::vector<std::string> logs;
   std::string sha256;  // lower-case hex
+  // --mixed cancel: the recipients crossed off (address and offset); the
+  // message itself stayed in the queue for the others.
+  bool cancel = false;
+  std::vector<ArchivedRecipient> canceled;
   // A "handed" record: its ID was about to be written to postsuper.
   bool handed = false;
   // From its last "outcome" record, if any.

@@ -50,6 +50,9 @@ struct RestoredMessage {
   // failed | would_restore | undecided (the selectors could not judge it)
   std::string outcome;
   std::string detail;
+  // A canceled-recipient copy (--mixed cancel, cancel_copy.h): the
+  // recipients it is addressed to; empty for a whole message.
+  std::vector<std::string> canceled;
 };
 
 // Where copies go and how: the instance's queue directory, the target
@@ -70,6 +73,7 @@ struct PutBackTarget {
 // copy, the times to give it, and its line of the report.
 struct PutBackItem {
   const ArchivedMessage* message = nullptr;
+  std::string name;  // the file name it is written under: its old ID, or a canceled-recipient copy's own
   std::string data;
   struct stat archived {};
   RestoredMessage* report = nullptr;

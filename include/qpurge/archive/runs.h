@@ -30,6 +30,7 @@ struct ArchiveRunInfo {
   std::vector<PlanCriterion> criteria;
   std::uint64_t messages = 0;  // archived
   std::uint64_t deleted = 0;   // of which postsuper removed
+  std::uint64_t canceled = 0;  // of which only the canceled recipients' copies (--mixed cancel, done)
   std::uint64_t bytes = 0;     // sum of their file sizes
   std::uint64_t restored = 0;
   std::string error;  // the manifest could not be read: what read_manifest said

@@ -69,7 +69,15 @@ class ArchiveWriter : public StepLog {
   // from maildrop, which --restore could not put back), and an ID already
   // stored in this run. On failure nothing of that message is left and no record is
   // written: the caller must not delete that message.
-  bool store(const std::string& queue_dir, const PlanEntry& entry, std::string& error);
+  //
+  // With `canceled` (--mixed cancel: the recipients about to be crossed off
+  // in the message, which stays in the queue), the record says so and names
+  // them with their offsets, and the logs copied hold only their entries
+  // (manifest.h); it is synced before store() returns, whatever
+  // defer_sync() said. The caller stores it while it holds the message
+  // locked in hold, and crosses off only once this returned true.
+  bool store(const std::string& queue_dir, const PlanEntry& entry, std::string& error,
+             const std::vector<PlanRecipient>* canceled = nullptr);
 
   // "handed" records for the stored ones of `ids` (an ID not stored is not
   // the archive's business), made durable by the sync() that must follow

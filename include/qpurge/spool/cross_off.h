@@ -29,10 +29,16 @@ namespace qpurge {
 // its address in `address` when it is a pending recipient; false with
 // `error` when it cannot be read as a record.
 bool recipient_record_at(int fd, std::uint64_t offset, char& type, std::string& address, std::string& error);
+// The same in a queue file held in memory (an archived copy).
+bool recipient_record_in(std::string_view data, std::uint64_t offset, char& type, std::string& address,
+                         std::string& error);
 
 // Rewrites the R record at `offset` (whose payload must be `address`) to a
 // D record. Does not sync: the caller syncs once after its last write.
 bool cross_off(int fd, std::uint64_t offset, std::string_view address, std::string& error);
+// The same in a queue file held in memory: the copy --restore puts back of a
+// message whose recipients were canceled (archive/cancel_copy.h).
+bool cross_off_in(std::string& data, std::uint64_t offset, std::string_view address, std::string& error);
 
 }  // namespace qpurge
 

@@ -35,6 +35,11 @@ namespace qpurge {
 // them.
 std::string drop_log_entries(std::string_view text, const std::set<std::uint64_t>& offsets, std::size_t& dropped);
 
+// `text` with only the entries whose offset is in `offsets` (what an
+// archive keeps of a canceled message's logs: the canceled recipients'
+// entries); `kept` counts them.
+std::string keep_log_entries(std::string_view text, const std::set<std::uint64_t>& offsets, std::size_t& kept);
+
 // Edits the logfile at `path` (absent: nothing to do) as drop_log_entries()
 // says; `dropped` counts the entries taken out.
 bool edit_logfile(const std::string& path, const std::set<std::uint64_t>& offsets, std::size_t& dropped,
