@@ -6,6 +6,7 @@
 
 extern "C" const qpurge::ModuleHeader* qpurge_content_module();
 extern "C" const qpurge::ModuleHeader* qpurge_digest_module();
+extern "C" const qpurge::ModuleHeader* qpurge_idn_module();
 extern "C" const qpurge::ModuleHeader* qpurge_metrics_module();
 
 namespace {
@@ -13,6 +14,7 @@ namespace {
 [[maybe_unused]] const bool registered = [] {
   qpurge::provide_module("content", qpurge_content_module());
   qpurge::provide_module("digest", qpurge_digest_module());
+  qpurge::provide_module("idn", qpurge_idn_module());
   qpurge::provide_module("metrics", qpurge_metrics_module());
   return true;
 }();

@@ -2,10 +2,9 @@
 // address.cc - internal and external address forms, IDN; see address.h.
 #include "qpurge/select/address.h"
 
-#include <idn2.h>
-
 #include <cstdlib>
 
+#include "idn_module.h"
 #include "qpurge/util/escape.h"
 
 namespace qpurge {
@@ -114,11 +113,10 @@ std::string domain_ascii_form(std::string_view domain) {
   if (ascii) return ascii_lower(domain);
   std::string in(domain);
   if (in.find('\0') != std::string::npos) return {};
-  char* out = nullptr;
-  if (idn2_to_ascii_8z(in.c_str(), &out, IDN2_NONTRANSITIONAL) != IDN2_OK) return {};
-  std::string result = ascii_lower(out);
-  idn2_free(out);
-  return result;
+  const IdnModule& idn = module_table<IdnModule>("idn");  // throws ModuleError
+  std::string out;
+  if (!idn.to_ascii(in, out)) return {};
+  return ascii_lower(out);
 }
 
 }  // namespace qpurge

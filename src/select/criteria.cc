@@ -13,6 +13,7 @@
 #include "qpurge/select/mime.h"
 #include "qpurge/spool/queue_id.h"
 #include "qpurge/util/escape.h"
+#include "qpurge/util/module.h"
 #include "regex_truth.h"
 
 namespace qpurge {
@@ -37,16 +38,29 @@ bool domain_matches(std::string_view domain, std::string_view pattern, bool subd
 
 // The same, trying the A-label forms too: `ascii` is the pattern's A-label
 // form ("" when it has none), and a stored domain with non-ASCII bytes is
-// converted (when libidn2 cannot, it is compared only as it is).
-bool domain_matches_any_form(std::string_view domain, std::string_view pattern, std::string_view ascii,
-                             bool subdomains) {
-  if (domain_matches(domain, pattern, subdomains)) return true;
-  if (!ascii.empty() && domain_matches(domain, ascii, subdomains)) return true;
-  if (is_ascii(domain)) return false;
-  std::string converted = domain_ascii_form(domain);
-  if (converted.empty()) return false;
-  return domain_matches(converted, pattern, subdomains) ||
-         (!ascii.empty() && domain_matches(converted, ascii, subdomains));
+// converted (when libidn2 cannot, it is compared only as it is). Undecided
+// when it would need converting and the IDN module cannot be loaded.
+Truth domain_matches_any_form(std::string_view domain, std::string_view pattern, std::string_view ascii,
+                              bool subdomains) {
+  if (domain_matches(domain, pattern, subdomains)) return Truth::kYes;
+  if (!ascii.empty() && domain_matches(domain, ascii, subdomains)) return Truth::kYes;
+  if (is_ascii(domain)) return Truth::kNo;
+  std::string converted;
+  try {
+    converted = domain_ascii_form(domain);
+  } catch (const ModuleError&) {
+    return Truth::kUndecided;
+  }
+  if (converted.empty()) return Truth::kNo;
+  return truth(domain_matches(converted, pattern, subdomains) ||
+               (!ascii.empty() && domain_matches(converted, ascii, subdomains)));
+}
+
+// Either of two answers: yes when one is yes, else undecided when one is.
+Truth either(Truth a, Truth b) {
+  if (a == Truth::kYes || b == Truth::kYes) return Truth::kYes;
+  if (a == Truth::kNo) return b;
+  return a;
 }
 
 // The A-label form of a lower-case domain pattern when it differs from it.
@@ -89,11 +103,11 @@ struct ExactAddress {
     domain = ascii_lower(a.substr(at + 1));
     ascii = other_form(domain);
   }
-  bool matches(std::string_view address) const {
+  Truth matches(std::string_view address) const {
     std::size_t at = address.rfind('@');
-    if (!has_domain) return at == std::string_view::npos && iequals(address, local);
-    return at != std::string_view::npos && iequals(address.substr(0, at), local) &&
-           domain_matches_any_form(address.substr(at + 1), domain, ascii, false);
+    if (!has_domain) return truth(at == std::string_view::npos && iequals(address, local));
+    if (at == std::string_view::npos || !iequals(address.substr(0, at), local)) return Truth::kNo;
+    return domain_matches_any_form(address.substr(at + 1), domain, ascii, false);
   }
   std::string local;
   bool has_domain = false;
@@ -127,10 +141,12 @@ class AddressPattern {
   Truth matches(std::string_view address) const {
     if (null_) return truth(address.empty());
     if (regex_) return whole_match(re_, address);
-    for (const ExactAddress& f : forms_)
-      if (f.matches(address)) return Truth::kYes;
-    return Truth::kNo;
+    Truth t = Truth::kNo;
+    for (const ExactAddress& f : forms_) t = either(t, f.matches(address));
+    return t;
   }
+
+  bool regex() const { return regex_; }
 
  private:
   bool null_ = false;
@@ -144,6 +160,7 @@ class SenderCriterion : public Criterion {
   SenderCriterion(std::string_view v, bool regex) : p_(v, regex, true) {}
   Side side() const override { return Side::kMessage; }
   Truth test_message(const Subject& s) const override { return p_.matches(s.msg.sender_str()); }
+  bool converts_domains() const override { return !p_.regex(); }
 
  private:
   AddressPattern p_;
@@ -159,6 +176,7 @@ class RecipientCriterion : public Criterion {
     if (original_ && r.has_original && r.original.length > 0) return p_.matches(s.msg.str(r.original));
     return p_.matches(s.msg.str(r.address));
   }
+  bool converts_domains() const override { return !p_.regex(); }
 
  private:
   AddressPattern p_;
@@ -169,7 +187,8 @@ class SenderDomainCriterion : public Criterion {
  public:
   explicit SenderDomainCriterion(std::string_view v) : d_(v) {}
   Side side() const override { return Side::kMessage; }
-  Truth test_message(const Subject& s) const override { return truth(d_.matches_address(s.msg.sender_str())); }
+  Truth test_message(const Subject& s) const override { return d_.matches_address(s.msg.sender_str()); }
+  bool converts_domains() const override { return true; }
 
  private:
   DomainPattern d_;
@@ -180,8 +199,9 @@ class RecipientDomainCriterion : public Criterion {
   explicit RecipientDomainCriterion(std::string_view v) : d_(v) {}
   Side side() const override { return Side::kRecipient; }
   Truth test_recipient(const Subject& s, std::size_t i) const override {
-    return truth(d_.matches_address(s.msg.str(s.msg.recipients[i].address)));
+    return d_.matches_address(s.msg.str(s.msg.recipients[i].address));
   }
+  bool converts_domains() const override { return true; }
 
  private:
   DomainPattern d_;
@@ -192,10 +212,11 @@ class DomainCriterion : public Criterion {
  public:
   explicit DomainCriterion(std::string_view v) : d_(v) {}
   Side side() const override { return Side::kRecipient; }
-  Truth test_message(const Subject& s) const override { return truth(d_.matches_address(s.msg.sender_str())); }
+  Truth test_message(const Subject& s) const override { return d_.matches_address(s.msg.sender_str()); }
   Truth test_recipient(const Subject& s, std::size_t i) const override {
-    return truth(d_.matches_address(s.msg.sender_str()) || d_.matches_address(s.msg.str(s.msg.recipients[i].address)));
+    return either(d_.matches_address(s.msg.sender_str()), d_.matches_address(s.msg.str(s.msg.recipients[i].address)));
   }
+  bool converts_domains() const override { return true; }
 
  private:
   DomainPattern d_;
@@ -271,11 +292,10 @@ class HostAttributeCriterion : public Criterion {
       : pattern_(name), attrs_(std::move(attrs)) {}
   Side side() const override { return Side::kMessage; }
   Truth test_message(const Subject& s) const override {
-    for (const char* name : attrs_) {
-      const Attribute* a = s.msg.attribute(name);
-      if (a && pattern_.matches_domain(s.msg.str(a->value))) return Truth::kYes;
-    }
-    return Truth::kNo;
+    Truth t = Truth::kNo;
+    for (const char* name : attrs_)
+      if (const Attribute* a = s.msg.attribute(name)) t = either(t, pattern_.matches_domain(s.msg.str(a->value)));
+    return t;
   }
 
  private:
@@ -378,7 +398,7 @@ DomainPattern::DomainPattern(std::string_view pattern) {
   ascii_ = other_form(domain_);
 }
 
-bool DomainPattern::matches_domain(std::string_view domain) const {
+Truth DomainPattern::matches_domain(std::string_view domain) const {
   return domain_matches_any_form(domain, domain_, ascii_, subdomains_);
 }
 

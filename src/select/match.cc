@@ -95,6 +95,9 @@ std::string_view undecided_cause_text(UndecidedCause cause) {
       return "the content of some messages could not be read or parsed as MIME (each is named above)";
     case UndecidedCause::kCut:
       return "some messages were cut at --body-limit (or at the content read limit) before anything matched";
+    case UndecidedCause::kNoIdn:
+      return "a domain that is not ASCII could not be converted to its A-label form to compare it: "
+             "the IDN module (qpurge_idn.so) cannot be loaded";
     case UndecidedCause::kPattern:
       break;
   }
@@ -113,7 +116,7 @@ void combine(GroupTruth& g, Truth t) {
 // missing or unparsable, or was cut; otherwise its pattern gave up.
 UndecidedCause undecided_cause(const Criterion& c, const Subject& s) {
   const ContentNeed need = c.needs_content();
-  if (need == ContentNeed::kNone) return UndecidedCause::kPattern;
+  if (need == ContentNeed::kNone) return c.converts_domains() ? UndecidedCause::kNoIdn : UndecidedCause::kPattern;
   if (!s.content || !(need == ContentNeed::kHeaders ? s.content->headers_parsed : s.content->parsed))
     return UndecidedCause::kContent;
   const bool cut = need == ContentNeed::kHeaders ? s.content->headers_truncated
@@ -150,6 +153,8 @@ const char* explained_cause(UndecidedCause cause) {
       return "undecided (the content could not be read or parsed as MIME)";
     case UndecidedCause::kCut:
       return "undecided (nothing matched before the cut at the limit)";
+    case UndecidedCause::kNoIdn:
+      return "undecided (a domain that is not ASCII, and no IDN module to convert it)";
     case UndecidedCause::kPattern:
       break;
   }

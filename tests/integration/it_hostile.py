@@ -9,7 +9,11 @@ terminal and what JSON carries.
 - a FIFO, a symlink and a directory where queue files should be: reported,
   never opened blocking (the run finishes), never followed;
 - a zero-length file, a truncated file, a record over the length limit, a
-  name that is not a queue ID: skipped or ignored and reported; exit 3.
+  name that is not a queue ID: skipped or ignored and reported; exit 3;
+- domains that are not ASCII without the IDN module (issue 23): a typed one
+  is a usage error naming the module (exit 2); a stored one makes its
+  message undecided, never selected (exit 3); with the module, the U-label
+  and A-label forms of one domain are the same domain.
 Needs no Postfix: the spool is written here, record by record.
 """
 import json
@@ -112,9 +116,40 @@ def main():
         p = subprocess.run([QPURGE, "--queue-dir", spool, "--postconf", "/bin/false", "--recipient-domain",
                             "EXAMPLE.com", "--dry-run", "--format", "ids"], capture_output=True, timeout=30)
         check(sorted(p.stdout.split()) == [b"10000A1", b"20000A2", b"30000A3"], "domain match on hostile files")
+        idn_module(root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     finish()
+
+
+def idn_module(root):
+    spool = os.path.join(root, "idn-spool")
+    put(spool, "11000B1", queue_file(b"s@x.example", ["a@b\u00fccher.example".encode()]))
+    put(spool, "12000B2", queue_file(b"s@x.example", [b"b@xn--bcher-kva.example"]))
+    put(spool, "13000B3", queue_file(b"s@x.example", [b"c@example.com"]))
+    nomod = os.path.join(root, "no-modules")
+    os.mkdir(nomod)
+    base = [QPURGE, "--queue-dir", spool, "--postconf", "/bin/false", "--dry-run", "--format", "ids"]
+
+    def run(modules, *args):
+        env = dict(os.environ, QPURGE_MODULE_DIR=modules)
+        return subprocess.run(base + list(args), capture_output=True, text=True, timeout=30, env=env)
+
+    p = run(nomod, "--recipient-domain", "example.com")
+    check(p.stdout.split() == ["13000B3"] and p.returncode == 3,
+          f"no IDN module: the stored U-label domain is undecided, exit 3 ({p.stdout.split()}, {p.returncode})")
+    check("qpurge_idn.so" in p.stderr, f"no IDN module: the warning names it ({p.stderr.strip()[-300:]})")
+    p = run(nomod, "--recipient-domain", "b\u00fccher.example")
+    check(p.returncode == 2 and p.stdout == "" and "qpurge_idn.so" in p.stderr,
+          f"no IDN module: a typed U-label domain is a usage error naming it ({p.returncode}: {p.stderr.strip()})")
+    modules = os.environ.get("QPURGE_MODULE_DIR", "")
+    if modules:
+        p = run(modules, "--recipient-domain", "xn--bcher-kva.example")
+        check(sorted(p.stdout.split()) == ["11000B1", "12000B2"] and p.returncode == 0,
+              f"with the IDN module: both forms of one domain match ({p.stdout.split()}, {p.returncode})")
+        p = run(modules, "--recipient-domain", "B\u00dcCHER.example")
+        check(sorted(p.stdout.split()) == ["11000B1", "12000B2"] and p.returncode == 0,
+              f"with the IDN module: a typed U-label matches both forms ({p.stdout.split()}, {p.returncode})")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@
 // form with the UTS #46 non-transitional mapping Postfix itself uses for
 // SMTPUTF8 domains (so case and width variants of one Unicode name are the
 // same domain), or "" when libidn2 cannot convert the text; the caller then
-// compares it literally.
+// compares it literally. libidn2 is in a module (src/select/idn_module.h),
+// loaded for the first domain that is not ASCII: when it cannot be loaded,
+// domain_ascii_form() throws ModuleError (util/module.h).
 #ifndef QPURGE_SELECT_ADDRESS_H_
 #define QPURGE_SELECT_ADDRESS_H_
 

@@ -82,6 +82,9 @@ class Criterion {
   virtual bool needs_reasons() const { return false; }                      // Subject::reasons
   virtual bool needs_headers() const { return false; }                      // Message::headers
   virtual ContentNeed needs_content() const { return ContentNeed::kNone; }  // Subject::content
+  // Compares domains in their A-label form too: undecided only when the IDN
+  // module that converts a domain that is not ASCII cannot be loaded.
+  virtual bool converts_domains() const { return false; }
 };
 
 struct CriterionGroup {
@@ -99,8 +102,10 @@ std::int64_t reported_message_size(const Message& msg, std::uint64_t file_size);
 class DomainPattern {
  public:
   explicit DomainPattern(std::string_view pattern);  // throws std::invalid_argument
-  bool matches_domain(std::string_view domain) const;
-  bool matches_address(std::string_view address) const { return matches_domain(address_domain(address)); }
+  // Undecided when the domain is not ASCII and the IDN module that would
+  // convert it cannot be loaded (select/address.h).
+  Truth matches_domain(std::string_view domain) const;
+  Truth matches_address(std::string_view address) const { return matches_domain(address_domain(address)); }
 
  private:
   bool matches_form(std::string_view domain) const;
@@ -187,7 +192,7 @@ struct Verdict {
 // Why a criterion could not decide (for a warning and --explain): a regular
 // expression gave up, the content it needs could not be read or parsed as
 // MIME, or nothing matched in a content cut at a limit (--body-limit).
-enum class UndecidedCause { kPattern, kContent, kCut };
+enum class UndecidedCause { kPattern, kContent, kCut, kNoIdn };
 
 // One criterion that was undecided at least once, and why.
 struct UndecidedCriterion {
