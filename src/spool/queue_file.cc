@@ -2,6 +2,7 @@
 // queue_file.cc - queue file parser; see queue_file.h for the contract.
 #include "qpurge/spool/queue_file.h"
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -32,7 +33,8 @@ bool blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // Without the blanks " \t\r\n" around it (a loop: two attribute records a
 // message, no find_first_not_of() set searches).
-std::string_view trim(std::string_view s) {
+inline std::string_view trim(std::string_view s) {
+  if (s.empty() || (!blank(s.front()) && !blank(s.back()))) return s;
   std::size_t b = 0, e = s.size();
   while (b < e && blank(s[b])) ++b;
   while (e > b && blank(s[e - 1])) --e;
@@ -40,22 +42,40 @@ std::string_view trim(std::string_view s) {
 }
 
 // One decimal number, optionally negative, as std::from_chars() reads it
-// (no '+', no blanks; false on overflow or no digit); `next` past it.
+// (no '+', no blanks; false on overflow or no digit); `next` past it. Up to
+// 19 digits cannot overflow the unsigned accumulator, so the range is
+// checked once, after the digits.
 bool parse_decimal(const char* p, const char* end, std::int64_t& out, const char*& next) {
   const bool negative = p < end && *p == '-';
   if (negative) ++p;
+  const char* start = p;
+  while (p < end && *p == '0') ++p;  // leading zeros do not count towards the 19
   const char* digits = p;
   std::uint64_t v = 0;
+  for (; p < end && static_cast<unsigned>(*p - '0') <= 9; ++p) v = v * 10 + static_cast<unsigned>(*p - '0');
+  if (p == start) return false;
   constexpr std::uint64_t kMax = static_cast<std::uint64_t>(INT64_MAX);
-  for (; p < end && *p >= '0' && *p <= '9'; ++p) {
-    const auto d = static_cast<unsigned>(*p - '0');
-    if (v > (kMax + negative - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  if (p == digits) return false;
+  if (p - digits > 19 || v > kMax + negative) return false;
   out = negative ? static_cast<std::int64_t>(0 - v) : static_cast<std::int64_t>(v);
   next = p;
   return true;
+}
+
+// Skips spaces and tabs, the spaces eight bytes at a time (the size and
+// pointer records pad their numbers to 15 columns).
+const char* skip_blanks(const char* p, const char* end) {
+  constexpr std::uint64_t kSpaces = 0x2020202020202020ULL;
+  while (end - p >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    if (const std::uint64_t x = w ^ kSpaces) {  // the first byte that is not a space
+      p += (std::endian::native == std::endian::little ? std::countr_zero(x) : std::countl_zero(x)) / 8;
+      break;
+    }
+    p += 8;
+  }
+  while (p < end && (*p == ' ' || *p == '\t')) ++p;
+  return p;
 }
 
 // Parses up to `max` whitespace-separated decimal numbers; returns how many.
@@ -64,7 +84,7 @@ int parse_numbers(std::string_view s, std::int64_t* out, int max) {
   const char* p = s.data();
   const char* end = s.data() + s.size();
   while (n < max) {
-    while (p < end && (*p == ' ' || *p == '\t')) ++p;
+    p = skip_blanks(p, end);
     if (p == end) break;
     const char* next = p;
     if (!parse_decimal(p, end, out[n], next) || (next < end && *next != ' ' && *next != '\t')) break;

@@ -84,7 +84,7 @@ std::string_view RecordReader::bytes(std::uint64_t offset, std::size_t n) {
   return std::string_view(buf_.data() + (offset - win_offset_), n);
 }
 
-RecordStatus RecordReader::read(std::uint64_t offset, Record& out, std::size_t max_length) {
+RecordStatus RecordReader::read_slow(std::uint64_t offset, Record& out, std::size_t max_length) {
   const std::uint64_t size = size_;
   if (offset == size) return RecordStatus::kEof;
   if (offset > size) {

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstdio>
 
 #include "support/queue_writer.h"
@@ -217,6 +218,50 @@ TEST(QueueFileTest, CollectsHeadersOnlyWhenAsked) {
 }
 
 // --- Files that must be skipped, never matched ---------------------------
+
+// The numbers of a record as std::from_chars() reads them: the full range
+// of a signed 64-bit value, leading zeros, blanks between; a number out of
+// range or with no digit is not read (the time record is then bad).
+TEST(QueueFileTest, ReadsNumbersAsFromCharsDoes) {
+  struct Case {
+    const char* payload;
+    bool ok;
+    std::int64_t time, usec;
+  };
+  const Case cases[] = {
+      {"1795344810 426869", true, 1795344810, 426869},
+      {"  \t 1795344810\t  7", true, 1795344810, 7},
+      {"                1                2", true, 1, 2},
+      {"0000000000000000000000001795344810 0", true, 1795344810, 0},
+      {"9223372036854775807 0", true, INT64_MAX, 0},
+      {"-9223372036854775808 -1", true, INT64_MIN, -1},
+      {"-0 00", true, 0, 0},
+      {"1 9223372036854775808", true, 1, 0},  // the second is out of range: not read
+      {"9223372036854775808 0", false, 0, 0},
+      {"-9223372036854775809 0", false, 0, 0},
+      {"99999999999999999999 0", false, 0, 0},
+      {"18446744073709551616 0", false, 0, 0},
+      {"- 1", false, 0, 0},
+      {"+1 0", false, 0, 0},
+      {"x", false, 0, 0},
+      {"", false, 0, 0},
+  };
+  for (const Case& c : cases) {
+    std::string f;
+    append_record(f, 'T', c.payload);
+    append_record(f, 'S', "a@b");
+    append_record(f, 'M', "");
+    append_record(f, 'X', "");
+    append_record(f, 'E', "");
+    Message msg;
+    std::string error;
+    const bool ok = parse(f, msg, error);
+    EXPECT_EQ(ok, c.ok) << '"' << c.payload << "\": " << error;
+    if (!ok || !c.ok) continue;
+    EXPECT_EQ(msg.arrival_time, c.time) << c.payload;
+    EXPECT_EQ(msg.arrival_usec, c.usec) << c.payload;
+  }
+}
 
 struct CorruptCase {
   const char* label;

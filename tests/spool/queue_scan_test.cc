@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <map>
@@ -61,6 +62,21 @@ TEST(QueueScanTest, WalksHashedDirectoriesInPostfixOrder) {
                                    "hold/30278A74127:0"};
   EXPECT_EQ(s.order, want);
   EXPECT_EQ(s.stats.messages, 4u);
+}
+
+// Within a directory, files come in byte order of their names: names that
+// share their first eight bytes (the sort's integer key) and short IDs
+// beside long ones (a prefix sorts first).
+TEST(QueueScanTest, FilesOfADirectoryComeInNameOrder) {
+  TestSpool spool;
+  const std::vector<std::string> ids = {"4Fz9Kd1ZmQz5xY", "4Fz9Kd1ZmQz5xX", "4Fz9Kd1Zm1z5xX", "10278A74127",
+                                        "10278A7412",     "10278A74128",    "10278A741"};
+  for (const std::string& id : ids) spool.put("incoming", id, write_queue_file(message("a@x", {"r@y"})));
+  std::vector<std::string> sorted = ids;
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<std::string> want;
+  for (const std::string& id : sorted) want.push_back("incoming/" + id + ":0");
+  EXPECT_EQ(scan(spool, {"incoming"}).order, want);
 }
 
 TEST(QueueScanTest, OnlyTheChosenQueues) {

@@ -122,7 +122,22 @@ class RecordReader {
   void reset(ByteSource* source);
 
   // Reads the record at `offset`. Payloads longer than max_length are errors.
-  RecordStatus read(std::uint64_t offset, Record& out, std::size_t max_length = kMaxRecordLength);
+  // Inline for the common case, a record under 128 bytes (one length byte)
+  // whole in the window; read_slow() does everything else.
+  RecordStatus read(std::uint64_t offset, Record& out, std::size_t max_length = kMaxRecordLength) {
+    if (offset >= win_offset_ && offset + 2 <= win_offset_ + win_len_) {
+      const auto at = static_cast<std::size_t>(offset - win_offset_);
+      const auto len = static_cast<unsigned char>(buf_[at + 1]);
+      if (len < 0x80 && len <= max_length && at + 2 + len <= win_len_) {
+        out.type = buf_[at];
+        out.offset = offset;
+        out.payload = std::string_view(buf_.data() + at + 2, len);
+        out.next_offset = offset + 2 + len;
+        return RecordStatus::kOk;
+      }
+    }
+    return read_slow(offset, out, max_length);
+  }
 
   // Reads n bytes at offset into the returned view (valid until next call);
   // returns fewer at EOF.
@@ -132,6 +147,7 @@ class RecordReader {
   std::uint64_t reads() const { return reads_; }  // read(2) calls made, for tests
 
  private:
+  RecordStatus read_slow(std::uint64_t offset, Record& out, std::size_t max_length);
   bool ensure(std::uint64_t offset, std::size_t n);
   // The window already holds [offset, offset + n): the common case, no call.
   bool in_window(std::uint64_t offset, std::size_t n) const {
