@@ -103,8 +103,16 @@ std::string mime_type(GMimeObject* obj) {
   return lower(g_mime_content_type_get_media_type(ct)) + "/" + lower(g_mime_content_type_get_media_subtype(ct));
 }
 
+// g_mime_utils_header_unfold(): a value on one line (no CR, no LF) only
+// loses the spaces and tabs around it (mime_test.cc checks that against
+// GMime), so that is done here, without a call and a copy in C.
 std::string unfolded(const char* raw) {
-  std::unique_ptr<char, GFree> u(g_mime_utils_header_unfold(raw ? raw : ""));
+  const std::string_view v = raw ? raw : "";
+  if (v.find_first_of("\r\n") == std::string_view::npos) {
+    const std::size_t b = v.find_first_not_of(" \t");
+    return b == std::string_view::npos ? std::string() : std::string(v.substr(b, v.find_last_not_of(" \t") - b + 1));
+  }
+  std::unique_ptr<char, GFree> u(g_mime_utils_header_unfold(raw));
   return u ? std::string(u.get()) : std::string();
 }
 
@@ -294,14 +302,42 @@ HeaderBlock read_header_block(std::string_view text) {
   return b;
 }
 
+bool atext(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         (c != '\0' && std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr);
+}
+
+// RFC 5322's dot-atom: atext, single dots between, none at either end.
+bool dot_atom(std::string_view s) {
+  if (s.empty() || s.front() == '.' || s.back() == '.') return false;
+  for (std::size_t i = 0; i < s.size(); ++i)
+    if (s[i] == '.' ? s[i + 1] == '.' : !atext(s[i])) return false;
+  return true;
+}
+
+// g_mime_utils_decode_message_id(): the common "<dot-atom@dot-atom>" (blanks
+// around it) is its inside, as GMime makes of it (mime_test.cc checks that
+// on a corpus); anything else (comments, quoted strings, domain literals,
+// no angle brackets) goes to GMime.
+std::string decoded_message_id(const std::string& v) {
+  const std::size_t b = v.find_first_not_of(" \t");
+  if (b != std::string::npos) {
+    const std::string_view t = std::string_view(v).substr(b, v.find_last_not_of(" \t") - b + 1);
+    const std::string_view in = t.size() >= 5 && t.front() == '<' && t.back() == '>' ? t.substr(1, t.size() - 2) : "";
+    const std::size_t at = in.find('@');
+    if (at != std::string_view::npos && in.find('@', at + 1) == std::string_view::npos && dot_atom(in.substr(0, at)) &&
+        dot_atom(in.substr(at + 1)))
+      return std::string(in);
+  }
+  std::unique_ptr<char, GFree> id(g_mime_utils_decode_message_id(v.c_str()));
+  return id ? id.get() : "";
+}
+
 // Every Subject and Message-ID, decoded as GMime's g_mime_message_get_subject()
 // and _get_message_id() would, but each encoded word on its own.
 void read_header_fields(const RawContent& raw, const HeaderBlock& block, MessageContent& out) {
   for (const std::string& v : block.subjects) out.subjects.push_back(detail::decode_header_text(unfolded(v.c_str())));
-  for (const std::string& v : block.message_ids) {
-    std::unique_ptr<char, GFree> id(g_mime_utils_decode_message_id(v.c_str()));
-    out.message_ids.push_back(id ? id.get() : "");
-  }
+  for (const std::string& v : block.message_ids) out.message_ids.push_back(decoded_message_id(v));
   if (!out.subjects.empty()) out.subject = out.subjects.front();
   if (!out.message_ids.empty()) out.message_id = out.message_ids.front();
   out.headers_truncated = raw.truncated && !block.ended;

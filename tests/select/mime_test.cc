@@ -7,8 +7,10 @@
 // queue files is spool/content_test.cc.)
 #include "qpurge/select/mime.h"
 
+#include <gmime/gmime.h>
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,61 @@ const ContentNeed kEveryNeed[] = {ContentNeed::kHeaders, ContentNeed::kParts, Co
 Truth test(const Criterion& c, const MessageContent& content) {
   static const Message msg;
   return c.test_message(Subject{msg, 0, 0, nullptr, &content, "10278A74127"});
+}
+
+// --- Fast paths: where qpurge does not call GMime ---------------------------
+
+// A Subject on one line, 7-bit, with no encoded word is not handed to GMime:
+// qpurge trims the spaces and tabs around it and keeps the rest, which must
+// be exactly what g_mime_utils_header_unfold() then _header_decode_text()
+// make of it. Checked on a corpus of such values (every 7-bit byte but CR
+// and LF, runs of blanks, '=' and '?' apart), and on 8-bit text, which still
+// goes through GMime.
+TEST(MimeTest, SubjectsQpurgeDecodesAloneAreWhatGMimeMakesOfThem) {
+  decode("Subject: x\n\n", ContentNeed::kHeaders);  // GMime initialised, as the content module does
+  std::mt19937 rng(23);
+  const std::string often = " \t=?_aZ09<>@\"(),;:.\\";
+  int checked = 0;
+  for (int i = 0; i < 4000; ++i) {
+    std::string v;
+    const int n = static_cast<int>(rng() % 30);
+    for (int k = 0; k < n; ++k) {
+      const unsigned r = rng() % 8;
+      char c = r < 4 ? often[rng() % often.size()] : static_cast<char>(0x01 + rng() % 0x7f);
+      if (r == 7 && i % 4 == 0) c = static_cast<char>(0x80 + rng() % 0x80);  // some 8-bit values too
+      if (c == '\r' || c == '\n') c = ' ';
+      v += c;
+    }
+    if (v.find("=?") != std::string::npos) continue;  // encoded words: decoded one by one, not as GMime does
+    char* u = g_mime_utils_header_unfold(v.c_str());
+    char* d = g_mime_utils_header_decode_text(nullptr, u);
+    const std::string want = d;
+    g_free(d);
+    g_free(u);
+    EXPECT_EQ(decode("Subject:" + v + "\n\nbody\n", ContentNeed::kHeaders).subject, want) << '"' << v << '"';
+    ++checked;
+  }
+  EXPECT_GT(checked, 3000);
+}
+
+// The same for a Message-ID of the common form "<dot-atom@dot-atom>", which
+// qpurge takes apart itself; others (here: dots doubled or at an end, two
+// '@', no brackets) go to g_mime_utils_decode_message_id() as before.
+TEST(MimeTest, MessageIdsQpurgeDecodesAloneAreWhatGMimeMakesOfThem) {
+  decode("Subject: x\n\n", ContentNeed::kHeaders);  // GMime initialised, as the content module does
+  std::mt19937 rng(5);
+  const std::string chars = "ab.Z09-_+$=%@!#&'*/?^`{|}~.";
+  for (int i = 0; i < 4000; ++i) {
+    std::string v = rng() % 5 == 0 ? " <" : "<";
+    const int n = 1 + static_cast<int>(rng() % 20);
+    for (int k = 0; k < n; ++k) v += chars[rng() % chars.size()];
+    v += rng() % 5 == 0 ? ">\t" : ">";
+    if (i % 50 == 0) v = v.substr(v.find('<') + 1);  // no brackets at all
+    char* d = g_mime_utils_decode_message_id(v.c_str());
+    const std::string want = d ? d : "";
+    g_free(d);
+    EXPECT_EQ(decode("Message-ID:" + v + "\n\nbody\n", ContentNeed::kHeaders).message_id, want) << '"' << v << '"';
+  }
 }
 
 // --- RFC 2047: each encoded word on its own --------------------------------
