@@ -8,9 +8,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "support/cli_fixture.h"
+#include "support/files.h"
 
 namespace qpurge {
 namespace {
@@ -128,6 +130,37 @@ TEST_F(InstancesTest, ArchiveKeepsOneRunPerInstance) {
   std::size_t runs = 0;
   for (const auto& d : std::filesystem::directory_iterator(archive)) runs += d.is_directory();
   EXPECT_EQ(runs, 2u);
+  std::filesystem::remove_all(archive);
+}
+
+// --mixed cancel --archive over every instance: each instance keeps its own
+// run, whose manifest holds the original of its mixed message; each mixed
+// message keeps only its other recipient, under its own ID, in its queue.
+TEST_F(InstancesTest, CancelWithArchiveKeepsTheOriginalsOfEachInstance) {
+  put("deferred", "10278A74127", "s@x.test", {"a@example.com", "keep@ok.test"});
+  second.put_message("deferred", "40278A74127", testing::message("s@x.test", {"b@example.com", "kept@ok.test"}));
+  second.put_message("deferred", "50278A74127", testing::message("s@x.test", {"c@example.com"}));
+  const std::string archive = spool.root() + "-archive";
+  EXPECT_EQ(run({"--all-instances", "--domain", "example.com", "--mixed", "cancel", "--archive", archive, "--yes"}),
+            kExitDone)
+      << err.str();
+  EXPECT_EQ(testing::pending_recipients(spool.root() + "/deferred/1/10278A74127"),
+            std::vector<std::string>{"keep@ok.test"});
+  EXPECT_EQ(testing::pending_recipients(second.root() + "/deferred/4/40278A74127"),
+            std::vector<std::string>{"kept@ok.test"});
+  EXPECT_FALSE(std::filesystem::exists(second.root() + "/deferred/5/50278A74127")) << "a whole match is deleted";
+  std::map<std::string, std::string> manifests;  // instance part of the run name: manifest
+  for (const auto& d : std::filesystem::directory_iterator(archive))
+    manifests[d.path().filename().string()] = testing::slurp(d.path() / "manifest.jsonl");
+  ASSERT_EQ(manifests.size(), 2u);
+  std::size_t cancels = 0;
+  for (const auto& [name, manifest] : manifests) {
+    const bool second_instance = name.find("postfix-out") != std::string::npos;
+    EXPECT_NE(manifest.find(second_instance ? "40278A74127" : "10278A74127"), std::string::npos) << name;
+    EXPECT_EQ(manifest.find(second_instance ? "10278A74127" : "40278A74127"), std::string::npos) << name;
+    for (const std::string& line : lines(manifest)) cancels += line.find("\"cancel\": true") != std::string::npos;
+  }
+  EXPECT_EQ(cancels, 2u) << "one canceled original a run";
   std::filesystem::remove_all(archive);
 }
 
