@@ -24,6 +24,18 @@ const MessageContent* usable_headers(const Subject& s) {
 // What a search that found nothing means: no, unless it did not see everything.
 Truth not_found(bool undecided, bool truncated) { return undecided || truncated ? Truth::kUndecided : Truth::kNo; }
 
+// Whether `re` is found in any of `texts`: yes on the first match; else
+// undecided when a search gave up or the texts were cut; else no.
+Truth search_any(const boost::regex& re, const std::vector<std::string>& texts, bool cut) {
+  bool undecided = false;
+  for (const std::string& text : texts) {
+    const Truth t = detail::regex_search_truth(re, text);
+    if (t == Truth::kYes) return t;
+    undecided |= t == Truth::kUndecided;
+  }
+  return not_found(undecided, cut);
+}
+
 class SubjectCriterion : public Criterion {
  public:
   explicit SubjectCriterion(std::string_view re) : re_(detail::compile_regex(re)) {}
@@ -36,13 +48,7 @@ class SubjectCriterion : public Criterion {
     const MessageContent* c = usable_headers(s);
     if (!c) return Truth::kUndecided;
     static const std::vector<std::string> kNone{std::string()};
-    bool undecided = false;
-    for (const std::string& subject : c->subjects.empty() ? kNone : c->subjects) {
-      Truth t = detail::regex_search_truth(re_, subject);
-      if (t == Truth::kYes) return t;
-      undecided |= t == Truth::kUndecided;
-    }
-    return not_found(undecided, c->headers_truncated);
+    return search_any(re_, c->subjects.empty() ? kNone : c->subjects, c->headers_truncated);
   }
 
  private:
@@ -57,13 +63,7 @@ class BodyCriterion : public Criterion {
   Truth test_message(const Subject& s) const override {
     const MessageContent* c = usable(s);
     if (!c) return Truth::kUndecided;
-    bool undecided = false;
-    for (const std::string& text : c->texts) {
-      Truth t = detail::regex_search_truth(re_, text);
-      if (t == Truth::kYes) return t;
-      undecided |= t == Truth::kUndecided;
-    }
-    return not_found(undecided, c->truncated);
+    return search_any(re_, c->texts, c->truncated);
   }
 
  private:
