@@ -31,20 +31,19 @@
 // --mixed-fraction of the others is mixed: its first recipient is in
 // example.com, the one or two after it are not (as above), so `--domain
 // example.com` skips it as mixed, or cancels that recipient with --mixed
-// cancel (marked "mixed" in the manifest). Every message's From:
-// header and body mention example.com, so a grep of the files selects them
-// all. One message in ten has the null sender (as `sendmail -f ''`). Arrival times are spread
-// evenly over --max-age seconds before --now. Every --large-every'th message
+// cancel (marked "mixed" in the manifest). Every message's From: header and
+// body mention example.com, so a grep of the files selects them all. One
+// message in ten has the null sender (as `sendmail -f ''`). Arrival times
+// are spread evenly over --max-age seconds before --now. Every --large-every'th message
 // has a body of about --large-size bytes. The same seed gives the same
 // messages (not the same IDs: those come from the clock and the inodes).
 //
 // Usage: qpurge-gen --spool DIR --count N [options]; see usage() below.
-//
 // Output: the files; with --manifest FILE, one JSON object per message
 // (queue_name, queue_id, path, arrival_time, message_size as postqueue -j
 // reports it, sender with the null sender as "MAILER-DAEMON" as postqueue -j
-// shows it, recipients [{"address"}], selected, mixed). On stdout: one line with
-// the count and the time taken.
+// shows it, recipients [{"address"}], selected, mixed). On stdout: one line
+// with the count and the time taken.
 //
 // Fails: a bad option: a message and exit 2, nothing written. A system call
 // that fails: "qpurge-gen: PATH: what: errno text", exit 1; files already

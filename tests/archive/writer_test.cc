@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // writer_test.cc - copies of queue files before deletion: byte for byte,
-// mode and times kept, logs, the manifest, and every refusal leaving nothing.
+// mode and times kept, logs, the manifest, a full disk leaving nothing (the
+// refusals are writer_refusal_test.cc).
 #include "qpurge/archive/writer.h"
 
 #include <gtest/gtest.h>
@@ -18,6 +19,7 @@
 
 #include "qpurge/archive/directory.h"
 #include "qpurge/util/sha256.h"
+#include "support/archive_writer_fixture.h"
 #include "support/files.h"
 #include "support/test_spool.h"
 
@@ -25,74 +27,17 @@ namespace qpurge {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::ArchiveTest;
+using testing::entry_for;
+using testing::header;
+using testing::kAbcSha256;
+using testing::kCabc;
+using testing::kCabcSha256;
+using testing::kId;
+using testing::manifest;
 using testing::message;
+using testing::names_in;
 using testing::slurp;
-using testing::TestSpool;
-
-constexpr const char* kId = "10278A74127";
-constexpr const char* kAbcSha256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-// A file the writer takes for a queue file: its first byte is the size record's type.
-constexpr const char* kCabc = "Cabc";
-constexpr const char* kCabcSha256 = "a553ae69865b1c3efeed181d40cdb793ab9505a8c4f76c8387485bbcbed2de74";
-
-std::vector<nlohmann::json> manifest(const ArchiveWriter& run) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(slurp(run.path() + "/manifest.jsonl"));
-  std::string line;
-  while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));  // throws on a bad line
-  return out;
-}
-
-std::vector<std::string> names_in(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-ArchiveHeader header() {
-  ArchiveHeader h;
-  h.created = 1795344810;
-  h.host = "mx1.example";
-  h.run_id = "1795344810.4242";
-  h.queue_directory = "/var/spool/postfix";
-  h.config_directory = "/etc/postfix";
-  h.criteria = {{"--domain", {"example.com", std::string("caf\xe9.example")}}};
-  h.argv = {"qpurge", "--domain", "example.com", "--archive", "/var/lib/qpurge/archive"};
-  return h;
-}
-
-PlanEntry entry_for(const TestSpool& spool, const std::string& rel, const std::string& sender,
-                    std::vector<std::string> rcpts) {
-  PlanEntry e;
-  e.queue = rel.substr(0, rel.find('/'));
-  e.dir = rel.substr(0, rel.rfind('/'));
-  e.id = rel.substr(rel.rfind('/') + 1);
-  struct stat st;
-  if (::lstat((spool.root() + "/" + rel).c_str(), &st) == 0) {
-    e.inode = st.st_ino;
-    e.mode = st.st_mode & 07777;
-    e.file_size = static_cast<std::uint64_t>(st.st_size);
-  }
-  e.arrival_time = 1795344810;
-  e.message_size = 1234;
-  e.sender = sender;
-  for (auto& r : rcpts) e.recipients.push_back({r, "", false, 0, true, false});
-  return e;
-}
-
-class ArchiveTest : public ::testing::Test {
- protected:
-  std::string archive_dir() const { return spool_.root() + "-archive"; }
-  void TearDown() override { fs::remove_all(archive_dir()); }
-  std::unique_ptr<ArchiveWriter> create(const SysCalls& sys = SysCalls::real()) {
-    std::string error;
-    auto run = ArchiveWriter::create(archive_dir(), header(), error, sys);
-    EXPECT_NE(run, nullptr) << error;
-    return run;
-  }
-  TestSpool spool_;
-};
 
 TEST(ArchiveWriterNameTest, UtcStampHostAndShortRunId) {
   EXPECT_EQ(run_directory_name(header()), "20261122T105330Z-mx1.example-4242");
@@ -336,115 +281,6 @@ TEST_F(ArchiveTest, CancelRecordNamesTheCanceledRecipientsAndKeepsOnlyTheirLogEn
   EXPECT_TRUE(m.messages[0].deleted());
 }
 
-TEST_F(ArchiveTest, SymlinkInPlaceOfTheQueueFileIsRefused) {
-  std::string target = spool_.root() + "/secret";
-  std::ofstream(target) << "not mail";
-  fs::create_directories(spool_.root() + "/deferred/1");
-  fs::create_symlink(target, spool_.root() + "/deferred/1/" + kId);
-  auto run = create();
-  ASSERT_NE(run, nullptr);
-
-  PlanEntry e = entry_for(spool_, std::string("deferred/1/") + kId, "", {});
-  e.inode = 0;
-  std::string error;
-  EXPECT_FALSE(run->store(spool_.root(), e, error));
-  EXPECT_EQ(error, spool_.root() + "/deferred/1/" + kId + ": is a symbolic link, not copied");
-  EXPECT_EQ(names_in(run->path()), std::vector<std::string>{"manifest.jsonl"});
-  EXPECT_EQ(manifest(*run).size(), 1u);
-  EXPECT_EQ(run->stored_messages(), 0u);
-}
-
-TEST_F(ArchiveTest, SymlinkInPlaceOfADeferLogRefusesTheWholeMessage) {
-  std::string rel = spool_.put_message("deferred", kId, message("a@x.example", {"r@example.com"}));
-  fs::create_directories(spool_.root() + "/defer/1");
-  fs::create_symlink("/etc/passwd", spool_.root() + "/defer/1/" + kId);
-  auto run = create();
-  ASSERT_NE(run, nullptr);
-  std::string error;
-  EXPECT_FALSE(run->store(spool_.root(), entry_for(spool_, rel, "a@x.example", {"r@example.com"}), error));
-  EXPECT_EQ(error, spool_.root() + "/defer/1/" + kId + ": is a symbolic link, not copied");
-  EXPECT_EQ(names_in(run->path()), std::vector<std::string>{"manifest.jsonl"});  // the queue file copy is gone
-  EXPECT_EQ(manifest(*run).size(), 1u);
-}
-
-TEST_F(ArchiveTest, FifoInPlaceOfTheQueueFileIsRefusedWithoutBlocking) {
-  fs::create_directories(spool_.root() + "/deferred/1");
-  std::string path = spool_.root() + "/deferred/1/" + kId;
-  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
-  auto run = create();
-  ASSERT_NE(run, nullptr);
-  std::string error;
-  EXPECT_FALSE(run->store(spool_.root(), entry_for(spool_, std::string("deferred/1/") + kId, "", {}), error));
-  EXPECT_EQ(error, path + ": not a regular file");
-  EXPECT_EQ(names_in(run->path()), std::vector<std::string>{"manifest.jsonl"});
-}
-
-TEST_F(ArchiveTest, RefusesAFileThatIsNotThePlannedOne) {
-  std::string rel = spool_.put_message("deferred", kId, message("a@x.example", {"r@example.com"}));
-  auto run = create();
-  ASSERT_NE(run, nullptr);
-  PlanEntry e = entry_for(spool_, rel, "a@x.example", {"r@example.com"});
-  e.inode += 1;
-  std::string error;
-  EXPECT_FALSE(run->store(spool_.root(), e, error));
-  EXPECT_EQ(error, spool_.root() + "/" + rel + ": inode " + std::to_string(e.inode - 1) + ", planned " +
-                       std::to_string(e.inode) + ": not the planned message");
-  EXPECT_EQ(names_in(run->path()), std::vector<std::string>{"manifest.jsonl"});
-}
-
-// Issue 19 item 3 (F_maildrop_restore): a postdrop file, wherever a scan
-// meets it, is not archived (and so not deleted): --restore could not put it
-// back as a queue file.
-TEST_F(ArchiveTest, RefusesAPostdropFile) {
-  const std::string postdrop = slurp(std::string(QPURGE_TEST_DATA) + "/queue/maildrop.qf");
-  ASSERT_EQ(postdrop.substr(0, 1), "T");
-  auto run = create();
-  ASSERT_NE(run, nullptr);
-  for (const char* queue : {"maildrop", "hold"}) {
-    const std::string rel = spool_.put(queue, kId, postdrop, 0744);
-    std::string error;
-    EXPECT_FALSE(run->store(spool_.root(), entry_for(spool_, rel, "a", {"r"}), error));
-    EXPECT_EQ(error, spool_.root() + "/" + rel +
-                         ": its first record is 'T', not the size record 'C': not a queue file cleanup wrote (a "
-                         "postdrop file from maildrop?), which --restore could not put back");
-  }
-  EXPECT_EQ(names_in(run->path()), std::vector<std::string>{"manifest.jsonl"});
-  EXPECT_EQ(manifest(*run).size(), 1u);
-  EXPECT_EQ(run->stored_messages(), 0u);
-}
-
-TEST_F(ArchiveTest, RefusesBadNamesAndASecondCopyOfOneId) {
-  std::string rel = spool_.put_message("deferred", kId, message("a@x.example", {"r@example.com"}));
-  auto run = create();
-  ASSERT_NE(run, nullptr);
-  std::string error;
-  PlanEntry e = entry_for(spool_, rel, "a@x.example", {"r@example.com"});
-  PlanEntry bad_dir = e;
-  bad_dir.dir = "deferred/../../etc";
-  EXPECT_FALSE(run->store(spool_.root(), bad_dir, error));
-  EXPECT_EQ(error, std::string("archive: ") + kId + ": not a queue subdirectory: deferred/../../etc");
-  PlanEntry bad_id = e;
-  bad_id.id = "../manifest.jsonl";
-  EXPECT_FALSE(run->store(spool_.root(), bad_id, error));
-  EXPECT_EQ(error, "archive: not a queue ID: ../manifest.jsonl");
-
-  ASSERT_TRUE(run->store(spool_.root(), e, error)) << error;
-  EXPECT_FALSE(run->store(spool_.root(), e, error));
-  EXPECT_EQ(error, std::string("archive: ") + kId + ": already stored in " + run->path());
-  EXPECT_EQ(manifest(*run).size(), 2u);
-  EXPECT_EQ(run->stored_messages(), 1u);
-}
-
-TEST_F(ArchiveTest, MissingQueueFileIsAnErrorNamingIt) {
-  auto run = create();
-  ASSERT_NE(run, nullptr);
-  PlanEntry e = entry_for(spool_, std::string("deferred/1/") + kId, "", {});
-  std::string error;
-  EXPECT_FALSE(run->store(spool_.root(), e, error));
-  EXPECT_EQ(error, spool_.root() + "/deferred/1/" + kId + ": No such file or directory");
-}
-
-// A manifest that cannot take the message record: the copies go too.
 const SysCalls& with_write(ssize_t (*write)(int, const void*, std::size_t)) {
   static SysCalls calls;
   calls = SysCalls::real();
