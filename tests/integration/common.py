@@ -7,6 +7,7 @@ from postqueue -j with jq, never with qpurge's code.
 
 Exit status: 0 pass, 1 fail, 77 skip (not root, or Postfix not installed).
 """
+import contextlib
 import os
 import pty
 import re
@@ -217,3 +218,22 @@ class SmtpSink:
             for r in re.findall(r"^X-Rcpt-Args: <([^>]*)>", head, re.M):
                 got.append((msgid.group(1) if msgid else "?", r.lower()))
         return got
+
+
+@contextlib.contextmanager
+def relay_through_sink(inst, name="sink"):
+    """The instance relays through a real smtp-sink (SmtpSink) while the
+    block runs; afterwards the sink is stopped and the instance relays to a
+    dead port again. Yields the sink (what an earlier one received is gone)."""
+    shutil.rmtree(os.path.join(inst.root, name), ignore_errors=True)
+    sink = SmtpSink(inst.root, name)
+    sink.start()
+    try:
+        run(["postconf", "-c", inst.conf, "-e", f"relayhost = [127.0.0.1]:{sink.port}"])
+        run(["postfix", "-c", inst.conf, "reload"])
+        time.sleep(1)
+        yield sink
+    finally:
+        sink.stop()
+        run(["postconf", "-c", inst.conf, "-e", "relayhost = [127.0.0.1]:9"])
+        run(["postfix", "-c", inst.conf, "reload"])

@@ -50,20 +50,16 @@ from qpurge's output alone.
 
 Exit status: 0 pass, 1 fail, 77 skip (not root, or Postfix not installed).
 """
-import glob
 import hashlib
-import json
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import QPURGE, Instance, check, finish, run, skip_unless_possible  # noqa: E402
+from common import QPURGE, Instance, check, finish, relay_through_sink, run, skip_unless_possible  # noqa: E402
 
 
 from archive_oracles import *  # noqa: E402,F401,F403
@@ -234,45 +230,22 @@ def restore_selectors(inst, rundir, snap, expected, by_sender, before):
     return got
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def check3_deliver(inst, old, new, snap):
-    sinkdir = os.path.join(inst.root, "sink")
-    os.makedirs(sinkdir)
-    shutil.chown(sinkdir, "postfix")
-    port = free_port()
-    sink = subprocess.Popen(["smtp-sink", "-u", "postfix", "-d", os.path.join(sinkdir, "%M."), f"127.0.0.1:{port}", "100"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(50):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        run(["postconf", "-c", inst.conf, "-e", f"relayhost = [127.0.0.1]:{port}"])
-        run(["postfix", "-c", inst.conf, "reload"])
-        time.sleep(1)
+    with relay_through_sink(inst) as sink:
         inst.postsuper("-H", new)
         run(["postqueue", "-c", inst.conf, "-i", new])
         end = time.time() + 30
-        while time.time() < end and (new in inst.ids() or not os.listdir(sinkdir)):
+        while time.time() < end and (new in inst.ids() or not sink.files()):
             time.sleep(0.3)
         check(new not in inst.ids(), f"3: {new} (restored {old}) was released and left the queue")
         log = read(os.path.join(inst.root, "maillog"), "r")
-        sent = re.findall(rf"\b{new}: to=<([^>]*)>, (?:orig_to=<([^>]*)>, )?relay=127\.0\.0\.1\[127\.0\.0\.1\]:{port},.*status=sent", log)
+        sent = re.findall(rf"\b{new}: to=<([^>]*)>, (?:orig_to=<([^>]*)>, )?relay=127\.0\.0\.1\[127\.0\.0\.1\]:{sink.port},.*status=sent", log)
         check(sent == [("real@example.com", "alias@example.com")],
               f"3: the maillog: sent to real@example.com, orig_to alias@example.com, via smtp-sink ({sent})")
-        files = sorted(os.listdir(sinkdir))
+        files = sorted(os.listdir(sink.dir))
         check(len(files) == 1, f"3: smtp-sink received one message ({files})")
         if files:
-            got = read(os.path.join(sinkdir, files[0])).replace(b"\r\n", b"\n")
+            got = read(os.path.join(sink.dir, files[0])).replace(b"\r\n", b"\n")
             head, sep, rest = got.partition(b"\n\n")
             check(b"ORCPT=rfc822;alias@example.com" in head and b"<c7@sender.test>" in head,
                   "3: the SMTP envelope names the sender and the original recipient (ORCPT)")
@@ -281,11 +254,6 @@ def check3_deliver(inst, old, new, snap):
             want = snap[old]["body"].replace(b"\r\n", b"\n")
             check(sep and b"\n" + rest == want + b"\n",
                   f"3: the delivered body is byte-identical to the original ({len(rest) - 1} and {len(want) - 1} bytes)")
-    finally:
-        sink.terminate()
-        sink.wait(timeout=10)
-        run(["postconf", "-c", inst.conf, "-e", "relayhost = [127.0.0.1]:9"])
-        run(["postfix", "-c", inst.conf, "reload"])
 
 
 def check4_again(inst, rundir):

@@ -37,14 +37,12 @@ import glob
 import json
 import re
 import signal
-import shutil
-import socket
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import QPURGE, Instance, check, finish, run, skip_unless_possible  # noqa: E402
+from common import QPURGE, Instance, check, finish, relay_through_sink, run, skip_unless_possible  # noqa: E402
 
 MESSAGES = {
     "m1": ["a@dead.example", "b@keep.example"],
@@ -85,44 +83,20 @@ def recipients(inst):
     return {m["queue_id"]: (m["queue_name"], sorted(r["address"] for r in m["recipients"])) for m in inst.postqueue()}
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def through_sink(inst, release, remaining):
     """A real smtp-sink as the relay: releases `release` from hold, flushes,
     waits until only `remaining` is queued; what arrived, by Subject tag:
     {tag: [recipients]} and {tag: [bodies]}."""
-    sinkdir = os.path.join(inst.root, "sink")
-    shutil.rmtree(sinkdir, ignore_errors=True)
-    os.makedirs(sinkdir)
-    shutil.chown(sinkdir, "postfix")
-    port = free_port()
-    sink = subprocess.Popen(["smtp-sink", "-u", "postfix", "-d", os.path.join(sinkdir, "%M."), f"127.0.0.1:{port}",
-                             "100"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     got, bodies = {}, {}
-    try:
-        for _ in range(50):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        run(["postconf", "-c", inst.conf, "-e", f"relayhost = [127.0.0.1]:{port}"])
-        run(["postfix", "-c", inst.conf, "reload"])
-        time.sleep(1)
+    with relay_through_sink(inst) as sink:
         if release:
             inst.postsuper("-H", "-", input="".join(q + "\n" for q in release))
         run(["postqueue", "-c", inst.conf, "-f"])
         end = time.time() + 60
         while time.time() < end and sorted(recipients(inst)) != sorted(remaining):
             time.sleep(0.5)
-        for name in os.listdir(sinkdir):
-            with open(os.path.join(sinkdir, name), "rb") as f:
+        for name in os.listdir(sink.dir):
+            with open(os.path.join(sink.dir, name), "rb") as f:
                 data = f.read().replace(b"\r\n", b"\n")
             # smtp-sink's envelope lines run into the message headers; the
             # body follows the first empty line. postcat -b prints the empty
@@ -135,11 +109,6 @@ def through_sink(inst, release, remaining):
                 t = tag.group(1).decode()
                 got.setdefault(t, []).extend(r.decode() for r in rcpts)
                 bodies.setdefault(t, []).append(b"\n" + rest)
-    finally:
-        sink.terminate()
-        sink.wait(timeout=10)
-        run(["postconf", "-c", inst.conf, "-e", "relayhost = [127.0.0.1]:9"])
-        run(["postfix", "-c", inst.conf, "reload"])
     return got, bodies
 
 
