@@ -401,8 +401,8 @@ std::unique_ptr<ArchiveWriter> ArchiveWriter::reopen(const std::string& run_dir,
   return w;
 }
 
-bool ArchiveWriter::append_manifest(const std::string& lines, std::string& error) {
-  return append_record(manifest_.get(), path_ + "/" + kManifestName, lines, !defer_sync_, error, sys_);
+bool ArchiveWriter::append_manifest(const std::string& lines, bool sync, std::string& error) {
+  return append_record(manifest_.get(), path_ + "/" + kManifestName, lines, sync, error, sys_);
 }
 
 bool ArchiveWriter::store(const std::string& queue_dir, const PlanEntry& entry, std::string& error,
@@ -435,7 +435,7 @@ bool ArchiveWriter::store(const std::string& queue_dir, const PlanEntry& entry, 
     return false;
   }
   const std::string record = message_record(archived(entry, st, file.bytes(), logs, hex, canceled));
-  if (!append_record(manifest_.get(), path_ + "/" + kManifestName, record, sync_now, error, sys_)) return false;
+  if (!append_manifest(record, sync_now, error)) return false;
 
   // Recorded: from now on the copies are the archive's.
   file.keep();
@@ -461,7 +461,7 @@ bool ArchiveWriter::announce(std::string_view action, const std::vector<StepId>&
   for (const StepId& s : ids)
     if (stored_ids_.count(s.id)) lines += handed_record(s.id, s.queue, s.inode);
   if (lines.empty()) return true;
-  return append_manifest(lines, error);
+  return append_manifest(lines, !defer_sync_, error);
 }
 
 bool ArchiveWriter::settle(const std::vector<IdResult>& results, std::string& error) {
@@ -469,7 +469,7 @@ bool ArchiveWriter::settle(const std::vector<IdResult>& results, std::string& er
   for (const IdResult& r : results)
     if (stored_ids_.count(r.id)) lines += outcome_record(r.id, r.queue, std::string(outcome_name(r.outcome)), r.detail);
   if (lines.empty()) return true;
-  return append_record(manifest_.get(), path_ + "/" + kManifestName, lines, true, error, sys_);
+  return append_manifest(lines, true, error);
 }
 
 }  // namespace qpurge

@@ -100,7 +100,7 @@ class ArchiveWriter : public StepLog {
 
  private:
   ArchiveWriter(std::string path, Fd dir, Fd manifest, const SysCalls& sys);
-  bool append_manifest(const std::string& lines, std::string& error);
+  bool append_manifest(const std::string& lines, bool sync, std::string& error);
 
   std::string path_;
   Fd dir_;
