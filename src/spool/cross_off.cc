@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "qpurge/spool/record.h"
 
@@ -46,16 +47,22 @@ bool pending_recipient_at(ByteSource& source, std::uint64_t offset, std::string_
   return true;
 }
 
-}  // namespace
-
-bool recipient_record_at(int fd, std::uint64_t offset, char& type, std::string& address, std::string& error) {
+// The open file `fd` as a source of its current size.
+bool file_source(int fd, std::optional<FdSource>& source, std::string& error) {
   struct stat st;
   if (::fstat(fd, &st) != 0) {
     error = std::string("fstat: ") + std::strerror(errno);
     return false;
   }
-  FdSource source(fd, static_cast<std::uint64_t>(st.st_size));
-  return record_at(source, offset, type, address, error);
+  source.emplace(fd, static_cast<std::uint64_t>(st.st_size));
+  return true;
+}
+
+}  // namespace
+
+bool recipient_record_at(int fd, std::uint64_t offset, char& type, std::string& address, std::string& error) {
+  std::optional<FdSource> source;
+  return file_source(fd, source, error) && record_at(*source, offset, type, address, error);
 }
 
 bool recipient_record_in(std::string_view data, std::uint64_t offset, char& type, std::string& address,
@@ -65,13 +72,8 @@ bool recipient_record_in(std::string_view data, std::uint64_t offset, char& type
 }
 
 bool cross_off(int fd, std::uint64_t offset, std::string_view address, std::string& error) {
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    error = std::string("fstat: ") + std::strerror(errno);
-    return false;
-  }
-  FdSource source(fd, static_cast<std::uint64_t>(st.st_size));
-  if (!pending_recipient_at(source, offset, address, error)) return false;
+  std::optional<FdSource> source;
+  if (!file_source(fd, source, error) || !pending_recipient_at(*source, offset, address, error)) return false;
   const char done = rec::kDone;
   ssize_t n = ::pwrite(fd, &done, 1, static_cast<off_t>(offset));
   if (n != 1) {
