@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "content_module.h"
+#include "qpurge/util/text.h"
 #include "rfc2047.h"
 
 namespace qpurge {
@@ -108,10 +109,7 @@ std::string mime_type(GMimeObject* obj) {
 // GMime), so that is done here, without a call and a copy in C.
 std::string unfolded(const char* raw) {
   const std::string_view v = raw ? raw : "";
-  if (v.find_first_of("\r\n") == std::string_view::npos) {
-    const std::size_t b = v.find_first_not_of(" \t");
-    return b == std::string_view::npos ? std::string() : std::string(v.substr(b, v.find_last_not_of(" \t") - b + 1));
-  }
+  if (v.find_first_of("\r\n") == std::string_view::npos) return std::string(trim(v, " \t"));
   std::unique_ptr<char, GFree> u(g_mime_utils_header_unfold(raw));
   return u ? std::string(u.get()) : std::string();
 }
@@ -320,15 +318,12 @@ bool dot_atom(std::string_view s) {
 // on a corpus); anything else (comments, quoted strings, domain literals,
 // no angle brackets) goes to GMime.
 std::string decoded_message_id(const std::string& v) {
-  const std::size_t b = v.find_first_not_of(" \t");
-  if (b != std::string::npos) {
-    const std::string_view t = std::string_view(v).substr(b, v.find_last_not_of(" \t") - b + 1);
-    const std::string_view in = t.size() >= 5 && t.front() == '<' && t.back() == '>' ? t.substr(1, t.size() - 2) : "";
-    const std::size_t at = in.find('@');
-    if (at != std::string_view::npos && in.find('@', at + 1) == std::string_view::npos && dot_atom(in.substr(0, at)) &&
-        dot_atom(in.substr(at + 1)))
-      return std::string(in);
-  }
+  const std::string_view t = trim(v, " \t");
+  const std::string_view in = t.size() >= 5 && t.front() == '<' && t.back() == '>' ? t.substr(1, t.size() - 2) : "";
+  const std::size_t at = in.find('@');
+  if (at != std::string_view::npos && in.find('@', at + 1) == std::string_view::npos && dot_atom(in.substr(0, at)) &&
+      dot_atom(in.substr(at + 1)))
+    return std::string(in);
   std::unique_ptr<char, GFree> id(g_mime_utils_decode_message_id(v.c_str()));
   return id ? id.get() : "";
 }

@@ -27,5 +27,13 @@ TEST(TextTest, TrimsTrailingNewlinesOnly) {
   EXPECT_EQ(trim_end("\n\n"), "");
 }
 
+TEST(TextTest, TrimsBothEnds) {
+  EXPECT_EQ(trim(" \t<a@b>\t ", " \t"), "<a@b>");
+  EXPECT_EQ(trim("a b", " \t"), "a b");
+  EXPECT_EQ(trim(" \t \t", " \t"), "");
+  EXPECT_EQ(trim("", " \t"), "");
+  EXPECT_EQ(trim("\va\v", " \t"), "\va\v");
+}
+
 }  // namespace
 }  // namespace qpurge

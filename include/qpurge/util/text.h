@@ -29,6 +29,12 @@ inline std::string_view trim_end(std::string_view s, std::string_view chars = "\
   return end == std::string_view::npos ? std::string_view() : s.substr(0, end + 1);
 }
 
+// `s` without any leading or trailing characters from `chars`.
+inline std::string_view trim(std::string_view s, std::string_view chars) {
+  const std::size_t begin = s.find_first_not_of(chars);
+  return begin == std::string_view::npos ? std::string_view() : s.substr(begin, s.find_last_not_of(chars) - begin + 1);
+}
+
 }  // namespace qpurge
 
 #endif  // QPURGE_UTIL_TEXT_H_
