@@ -162,7 +162,6 @@ void Purge::State::publish_shape() {
     throw PurgeFatal("cannot write the shape: " + error + "; the old file, if any, is unchanged");
 }
 
-// The run ends after planning: a saved plan, a shape, a dry run, or nothing to do.
 // What --archive would keep, as a dry run shows it: every message is copied
 // before it is deleted, and the original of a mixed one before its
 // recipients are canceled (act/cancel.h, step 3a).
@@ -175,6 +174,7 @@ std::string Purge::State::archive_preview(std::size_t selected) const {
   return s;
 }
 
+// The run ends after planning: a saved plan, a shape, a dry run, or nothing to do.
 std::optional<Outcome> Purge::State::show(PlanCollector& sink) {
   const std::size_t selected = keeps_entries() ? entries.size() : counts.selected;
   const Outcome::Kind shown = partial         ? Outcome::Kind::kPartial
